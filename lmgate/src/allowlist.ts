@@ -1,0 +1,152 @@
+import { readFile, stat } from 'node:fs/promises';
+import { parse as parseCsv } from 'csv-parse/sync';
+
+export interface AllowListEntry {
+  id: string;
+  api_key: string;
+  owner: string;
+  added: string;
+}
+
+export const REQUIRED_COLUMNS = ['id', 'api_key', 'owner', 'added'] as const;
+
+/** The allow-list file is missing, unreadable or malformed; the message names file and problem. */
+export class AllowListError extends Error {
+  override name = 'AllowListError';
+}
+
+export interface AllowListLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Parses allow-list CSV text into a map keyed by api_key. */
+export function parseAllowList(text: string, path: string): Map<string, AllowListEntry> {
+  let rows: string[][];
+  try {
+    rows = parseCsv(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
+  } catch (error) {
+    throw new AllowListError(`allow-list ${path} is not valid CSV: ${(error as Error).message}`);
+  }
+  const header = rows[0];
+  if (!header) throw new AllowListError(`allow-list ${path} is empty: it needs a header row ${REQUIRED_COLUMNS.join(',')}`);
+  const columns = header.map((name) => name.toLowerCase());
+  const missing = REQUIRED_COLUMNS.filter((name) => !columns.includes(name));
+  if (missing.length > 0) {
+    throw new AllowListError(`allow-list ${path} lacks column(s) ${missing.join(', ')}: the header must name ${REQUIRED_COLUMNS.join(',')}`);
+  }
+  const index = Object.fromEntries(REQUIRED_COLUMNS.map((name) => [name, columns.indexOf(name)])) as Record<
+    (typeof REQUIRED_COLUMNS)[number],
+    number
+  >;
+  const entries = new Map<string, AllowListEntry>();
+  for (let line = 1; line < rows.length; line++) {
+    const row = rows[line] as string[];
+    const entry: AllowListEntry = {
+      id: row[index.id] ?? '',
+      api_key: row[index.api_key] ?? '',
+      owner: row[index.owner] ?? '',
+      added: row[index.added] ?? '',
+    };
+    if (entry.id === '' || entry.api_key === '') {
+      throw new AllowListError(`allow-list ${path} row ${line + 1} has an empty id or api_key`);
+    }
+    if (entries.has(entry.api_key)) {
+      throw new AllowListError(`allow-list ${path} row ${line + 1} repeats an api_key of an earlier row (id ${entries.get(entry.api_key)?.id})`);
+    }
+    entries.set(entry.api_key, entry);
+  }
+  return entries;
+}
+
+export async function readAllowList(path: string): Promise<Map<string, AllowListEntry>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
+    throw new AllowListError(`allow-list ${path} ${problem}`);
+  }
+  return parseAllowList(text, path);
+}
+
+function fingerprint(stats: { mtimeMs: number; size: number; ino: number }): string {
+  return `${stats.mtimeMs}:${stats.size}:${stats.ino}`;
+}
+
+/**
+ * The allow-list in memory. Lookups read one Map reference; a reload builds a whole new
+ * Map and swaps the reference, so no lookup ever sees a half-loaded list.
+ */
+export class AllowList {
+  private entries: Map<string, AllowListEntry>;
+  private loadedFingerprint: string;
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+
+  private constructor(
+    readonly path: string,
+    entries: Map<string, AllowListEntry>,
+    loadedFingerprint: string,
+    private readonly logger: AllowListLogger,
+  ) {
+    this.entries = entries;
+    this.loadedFingerprint = loadedFingerprint;
+  }
+
+  static async load(path: string, logger: AllowListLogger): Promise<AllowList> {
+    const before = await stat(path).catch(() => undefined);
+    const entries = await readAllowList(path);
+    logger.info({ path, keys: entries.size }, 'allow-list loaded');
+    return new AllowList(path, entries, before ? fingerprint(before) : '', logger);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  lookup(apiKey: string): AllowListEntry | undefined {
+    return this.entries.get(apiKey);
+  }
+
+  /** Re-reads the file when its modification time, size or inode changed. */
+  checkForChange(): Promise<void> {
+    this.checking ??= this.reloadIfChanged().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async reloadIfChanged(): Promise<void> {
+    let current: string;
+    try {
+      current = fingerprint(await stat(this.path));
+    } catch (error) {
+      this.logger.warn({ path: this.path, err: (error as Error).message }, 'allow-list not readable; keeping the previous list');
+      return;
+    }
+    if (current === this.loadedFingerprint) return;
+    try {
+      const entries = await readAllowList(this.path);
+      this.entries = entries;
+      this.loadedFingerprint = current;
+      this.logger.info({ path: this.path, keys: entries.size }, 'allow-list reloaded');
+    } catch (error) {
+      // Remember the broken version so the warning is logged once, not on every poll.
+      this.loadedFingerprint = current;
+      this.logger.warn({ path: this.path, err: (error as Error).message }, 'allow-list reload failed; keeping the previous list');
+    }
+  }
+
+  startPolling(intervalSeconds: number): void {
+    this.stopPolling();
+    this.timer = setInterval(() => void this.checkForChange(), intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stopPolling(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

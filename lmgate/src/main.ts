@@ -1,0 +1,71 @@
+import { pino } from 'pino';
+import { AllowList, AllowListError } from './allowlist.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildServer } from './server.js';
+import { StatsWriter } from './stats-writer.js';
+
+function configPathFromArgs(argv: string[]): string | undefined {
+  const index = argv.indexOf('--config');
+  if (index !== -1) {
+    const path = argv[index + 1];
+    if (!path) throw new ConfigError('--config needs a file path');
+    return path;
+  }
+  return process.env['LMGATE_CONFIG'] || undefined;
+}
+
+function createLogger(config: Config) {
+  return pino({
+    level: config.logging.level,
+    base: { service: 'lmgate' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Belt and braces: no code path logs request headers, but if one ever does, no key leaks.
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.authorization', '*.x_api_key'], censor: '[masked]' },
+  });
+}
+
+async function start(): Promise<void> {
+  const { config, source } = loadConfig({ path: configPathFromArgs(process.argv.slice(2)) });
+  const logger = createLogger(config);
+  logger.info({ config_file: source ?? '(built-in defaults)' }, 'configuration loaded');
+
+  const allowList = await AllowList.load(config.auth.allowlist_path, logger);
+  const stats = new StatsWriter(
+    {
+      path: config.stats.output_path,
+      flushIntervalSeconds: config.stats.flush_interval_seconds,
+      maxBufferedRecords: config.stats.max_buffered_records,
+      rotateBytes: config.stats.rotate_bytes,
+    },
+    logger,
+  );
+  const app = buildServer({ allowList, stats, logger, bodyLimitBytes: config.server.body_limit_bytes });
+
+  allowList.startPolling(config.auth.poll_interval_seconds);
+  stats.start();
+  await app.listen({ host: config.server.host, port: config.server.port });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: flushing stats');
+    allowList.stopPolling();
+    try {
+      await app.close();
+    } finally {
+      await stats.close();
+    }
+    logger.info({ signal, dropped_total: stats.droppedCount }, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
+}
+
+start().catch((error: unknown) => {
+  const known = error instanceof ConfigError || error instanceof AllowListError;
+  const message = known ? (error as Error).message : `unexpected start-up failure: ${(error as Error)?.stack ?? String(error)}`;
+  process.stderr.write(`lmgate: cannot start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { AllowListEntry } from './allowlist.js';
+import { extractApiKey } from './keys.js';
+import { buildStatsRecord, statsPayloadSchema, type StatsPayload } from './records.js';
+import { RecentIds } from './recent-ids.js';
+
+export const FORBIDDEN_BODY = { error: { type: 'forbidden', message: 'API key not authorized' } } as const;
+
+export interface KeyLookup {
+  lookup(apiKey: string): AllowListEntry | undefined;
+}
+
+export interface RecordSink {
+  write(record: object): boolean;
+}
+
+export interface ServerOptions {
+  allowList: KeyLookup;
+  stats: RecordSink;
+  logger: FastifyBaseLogger;
+  bodyLimitBytes: number;
+  /** How many recent delivery ids to remember, so a re-sent record is written once. */
+  rememberedIds?: number;
+}
+
+/** A batch of records from njs, or one record. */
+const statsBodySchema = {
+  anyOf: [statsPayloadSchema, { type: 'array', maxItems: 100_000, items: statsPayloadSchema }],
+} as const;
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // Per-request logs cost a third of the throughput and would sit on every LLM call.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    // Ajv defaults of Fastify would turn "200" into 200 and drop unknown fields silently;
+    // a wrong type from njs is a bug to see.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
+  });
+  const recentIds = new RecentIds(options.rememberedIds ?? 200_000);
+
+  app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
+
+  app.get('/auth', async (request, reply) => {
+    const key = extractApiKey(request.headers);
+    const entry = key === null ? undefined : options.allowList.lookup(key);
+    if (!entry) return reply.code(403).send(FORBIDDEN_BODY);
+    return reply.code(200).header('x-lmgate-id', entry.id).send();
+  });
+
+  app.post<{ Body: StatsPayload | StatsPayload[] }>(
+    '/stats',
+    { schema: { body: statsBodySchema } },
+    async (request, reply) => {
+      const payloads = Array.isArray(request.body) ? request.body : [request.body];
+      const now = new Date();
+      let accepted = 0;
+      for (const payload of payloads) {
+        if (payload.request_id && !recentIds.add(payload.request_id)) continue;
+        if (options.stats.write(buildStatsRecord(payload, now))) accepted++;
+      }
+      return reply.code(202).send({ accepted, received: payloads.length });
+    },
+  );
+
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    else request.log.debug({ err: error.message, url: request.url }, 'request rejected');
+    void reply.code(status).send({ error: { type: status === 500 ? 'internal_error' : 'bad_request', message: error.message } });
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send({ error: { type: 'not_found', message: 'no such endpoint' } });
+  });
+
+  return app;
+}

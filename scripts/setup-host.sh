@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Idempotent host set-up for LMGate: a running Docker engine with Compose v2, and base
+# images for the stack's Dockerfiles. Safe to run again: every step checks before acting.
+#
+#   scripts/setup-host.sh            engine + Compose + base images
+#   scripts/setup-host.sh --engine   engine + Compose only
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+want_images=1
+[ "${1:-}" = "--engine" ] && want_images=0
+
+is_debian_root() {
+  [ "$(id -u)" = 0 ] && [ -r /etc/debian_version ] && command -v apt-get >/dev/null
+}
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" = 0 ]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+install_engine() {
+  if command -v dockerd >/dev/null; then
+    log "engine: dockerd present ($(dockerd --version))"
+    return
+  fi
+  if ! is_debian_root; then
+    fail "No Docker engine found. Install Docker Engine (https://docs.docker.com/engine/install/) \
+or Docker Desktop, start it, and run this script again."
+  fi
+  log "engine: installing docker.io from Debian"
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    docker.io iptables ca-certificates >/dev/null
+}
+
+# Compose v2 is not in Debian 12; the trixie suite has it as a static Go binary. The pin
+# keeps every other package on the host's own suite.
+install_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    log "compose: $(docker compose version --short 2>/dev/null || docker compose version)"
+    return
+  fi
+  if ! is_debian_root; then
+    fail "Docker Compose v2 is missing. Install the docker-compose-plugin package (or Docker \
+Desktop) so that 'docker compose version' works, and run this script again."
+  fi
+  log "compose: installing docker-compose (v2) from Debian trixie, pinned"
+  if [ ! -f /etc/apt/sources.list.d/lmgate-trixie.sources ]; then
+    cat >/etc/apt/sources.list.d/lmgate-trixie.sources <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    cat >/etc/apt/preferences.d/lmgate-trixie <<'EOF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+EOF
+    apt_updated=0
+  fi
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    docker-compose/trixie >/dev/null
+  docker compose version >/dev/null 2>&1 || fail "Compose v2 was installed but 'docker compose version' still fails."
+}
+
+start_daemon() {
+  if docker info >/dev/null 2>&1; then
+    log "daemon: running"
+    return
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    fail "The Docker daemon is not reachable. Start it (for example 'sudo systemctl start docker' \
+or open Docker Desktop), make sure your user may use it (the 'docker' group), and run this again."
+  fi
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    log "daemon: starting with systemctl"
+    systemctl start docker
+  else
+    log "daemon: starting dockerd in the background (log: /var/log/dockerd.log)"
+    nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+  fi
+  local waited=0
+  until docker info >/dev/null 2>&1; do
+    if [ "$waited" -ge 60 ]; then
+      tail -n 30 /var/log/dockerd.log 2>/dev/null || true
+      fail "The Docker daemon did not answer within 60 s; see the log above."
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  log "daemon: answering after ${waited}s"
+}
+
+timed install_engine
+timed install_compose
+timed start_daemon
+if [ "$want_images" = 1 ]; then
+  timed "$here/build-base-images.sh"
+fi
+log "host ready"
