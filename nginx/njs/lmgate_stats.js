@@ -1,0 +1,143 @@
+// Stats capture and delivery for LMGate (njs 0.8; no for...of, no async in filters).
+//
+// capture  (js_body_filter): copies up to CAPTURE_CAP bytes of the response, passes every
+//          byte on untouched and at once.
+// enqueue  (js_set, read by an access_log in the log phase): after the response is done,
+//          or the client left, puts one record in the shared dict. Returns "0" so the
+//          access_log line itself is never written.
+// deliver  (js_periodic): sends queued records in batches to the service's POST /stats
+//          through nginx's loopback server, and deletes them once the service answered.
+//          A record whose delivery failed stays queued; the service drops duplicates by
+//          request_id, so a retry never doubles a line.
+
+var CAPTURE_CAP = 2 * 1024 * 1024;
+var STATS_URL = 'http://127.0.0.1:8082/stats';
+var BATCH_MAX_RECORDS = 1000;
+var BATCH_MAX_CHARS = 8 * 1024 * 1024;
+// Below the js_periodic interval: a run still busy at the next tick would be cut off.
+var DELIVERY_BUDGET_MS = 600;
+
+// njs gives each request its own VM, so this state belongs to one response.
+var captured = [];
+var capturedBytes = 0;
+var truncated = false;
+
+function capture(r, data, flags) {
+    if (data.length > 0 && !truncated) {
+        var room = CAPTURE_CAP - capturedBytes;
+        if (data.length <= room) {
+            captured.push(data);
+            capturedBytes += data.length;
+        } else {
+            if (room > 0) {
+                captured.push(data.slice(0, room));
+                capturedBytes += room;
+            }
+            truncated = true;
+        }
+    }
+    r.sendBuffer(data, flags);
+}
+
+function capturedText() {
+    if (captured.length === 0) {
+        return '';
+    }
+    return Buffer.concat(captured).toString('utf8');
+}
+
+function enqueue(r) {
+    try {
+        var id = r.variables.lmgate_id;
+        // No id: nginx answered itself (auth refused, unknown route); nothing was proxied.
+        if (!id) {
+            return '0';
+        }
+        var elapsed = parseFloat(r.variables.request_time) || 0;
+        var record = {
+            request_id: r.variables.request_id,
+            timestamp: Date.now() - Math.round(elapsed * 1000),
+            request_uri: r.variables.request_uri,
+            status: parseInt(r.variables.status, 10) || 0,
+            lmgate_id: id,
+            upstream_host: r.variables.lmgate_upstream_host || '',
+            authorization: r.headersIn['Authorization'] || null,
+            x_api_key: r.headersIn['x-api-key'] || null,
+            body: capturedText(),
+            body_truncated: truncated
+        };
+        try {
+            ngx.shared.lmgate_records.set(record.request_id, JSON.stringify(record));
+        } catch (e) {
+            ngx.shared.lmgate_counters.incr('dropped', 1, 0);
+        }
+    } catch (e) {
+        ngx.log(ngx.ERR, 'lmgate stats: record not queued: ' + e.message);
+    }
+    return '0';
+}
+
+function reportDrops() {
+    var counters = ngx.shared.lmgate_counters;
+    var dropped = counters.get('dropped');
+    if (dropped) {
+        counters.incr('dropped', -dropped, 0);
+        ngx.log(ngx.WARN, 'lmgate stats: ' + dropped + ' record(s) dropped: the lmgate_records zone was full');
+    }
+}
+
+function nextBatch(records) {
+    var keys = records.keys(BATCH_MAX_RECORDS);
+    var batch = { keys: [], values: [] };
+    var chars = 0;
+    for (var i = 0; i < keys.length; i++) {
+        var value = records.get(keys[i]);
+        if (value === undefined) {
+            continue;
+        }
+        if (batch.values.length > 0 && chars + value.length > BATCH_MAX_CHARS) {
+            break;
+        }
+        batch.keys.push(keys[i]);
+        batch.values.push(value);
+        chars += value.length;
+    }
+    return batch;
+}
+
+async function deliver() {
+    reportDrops();
+    var records = ngx.shared.lmgate_records;
+    var started = Date.now();
+    while (Date.now() - started < DELIVERY_BUDGET_MS) {
+        var batch = nextBatch(records);
+        if (batch.keys.length === 0) {
+            return;
+        }
+        var reply;
+        try {
+            reply = await ngx.fetch(STATS_URL, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: '[' + batch.values.join(',') + ']'
+            });
+        } catch (e) {
+            ngx.log(ngx.WARN, 'lmgate stats: delivery failed, ' + batch.keys.length + ' record(s) kept for retry: ' + e.message);
+            return;
+        }
+        if (reply.status >= 500) {
+            ngx.log(ngx.WARN, 'lmgate stats: service answered ' + reply.status + ', ' + batch.keys.length + ' record(s) kept for retry');
+            return;
+        }
+        if (reply.status >= 400) {
+            // The service rejected the batch as malformed: retrying cannot help.
+            var reason = await reply.text();
+            ngx.log(ngx.ERR, 'lmgate stats: service rejected ' + batch.keys.length + ' record(s) with ' + reply.status + ': ' + reason);
+        }
+        for (var i = 0; i < batch.keys.length; i++) {
+            records.delete(batch.keys[i]);
+        }
+    }
+}
+
+export default { capture: capture, enqueue: enqueue, deliver: deliver };
