@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Playwright fixtures declare what they depend on by destructuring, `{}` when nothing.
+    files: ['tests/**/*.ts'],
+    rules: { 'no-empty-pattern': 'off' },
+  },
+  {
     files: ['**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

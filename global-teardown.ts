@@ -1,0 +1,23 @@
+import { rmSync } from 'node:fs';
+import { readRunInfo, RUN_INFO_FILE } from './tests/support/run-info';
+import { downStack, leftovers } from './tests/support/stack';
+
+/** Takes the run's stack down with its volumes, also after failures; E2E_KEEP_STACK=1 keeps it. */
+export default async function globalTeardown(): Promise<void> {
+  let info;
+  try {
+    info = readRunInfo();
+  } catch {
+    return;
+  }
+  if (process.env['E2E_KEEP_STACK'] === '1') {
+    console.log(`[e2e] E2E_KEEP_STACK=1: stack ${info.project} left running at ${info.gatewayURL}; data in ${info.dataDir}.`);
+    console.log(`[e2e] remove it with: docker compose -p ${info.project} -f docker-compose.yaml -f docker-compose.e2e.yaml down -v`);
+    return;
+  }
+  await downStack(info);
+  const left = await leftovers(info.project);
+  if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
+  rmSync(info.runDir, { recursive: true, force: true });
+  rmSync(RUN_INFO_FILE, { force: true });
+}

@@ -1,0 +1,36 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * The end-to-end suite: global setup brings up docker-compose.yaml + docker-compose.e2e.yaml
+ * under a unique project name, tests drive it through nginx with the request fixture, and
+ * global teardown takes it down. The gateway URL comes from the run's description file.
+ */
+export default defineConfig({
+  testDir: './tests',
+  globalSetup: './global-setup.ts',
+  globalTeardown: './global-teardown.ts',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  // Tests mostly wait on the stack (stats delivery, "never arrives" windows), not on CPU.
+  workers: Number(process.env['E2E_WORKERS'] ?? 6),
+  forbidOnly: Boolean(process.env['CI']),
+  retries: 0,
+  reporter: [
+    ['list'],
+    ['html', { open: 'never', outputFolder: 'playwright-report' }],
+    ['junit', { outputFile: 'playwright-report/junit.xml' }],
+  ],
+  outputDir: 'test-results',
+  use: {
+    trace: 'retain-on-failure',
+    extraHTTPHeaders: { 'user-agent': 'lmgate-e2e' },
+  },
+  projects: [
+    {
+      name: 'gateway',
+      testMatch: /.*\.spec\.ts$/,
+      testIgnore: /faults\/.*/,
+    },
+  ],
+});

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { test as base, expect } from '@playwright/test';
+import { attachExchange, recordingRequestContext } from './support/exchanges';
+import { MockAdmin } from './support/mock-admin';
+import { readRunInfo, type RunInfo } from './support/run-info';
+import { maskSecrets } from './support/secrets';
+import { serviceLogs } from './support/stack';
+import { StatsFile } from './support/stats-file';
+
+export interface TestFixtures {
+  /** Unique per test: put it in the query (`tagged`) to find this test's traffic. */
+  tag: string;
+  /** Appends `lmgate_tag=<tag>` to a path, keeping any query it has. */
+  tagged: (path: string) => string;
+  mock: MockAdmin;
+  stats: StatsFile;
+  /** Attaches an exchange made outside the request fixture (streams, SDKs). */
+  recordExchange: (exchange: Parameters<typeof attachExchange>[1]) => Promise<void>;
+  containerLogsOnFailure: void;
+}
+
+export interface WorkerFixtures {
+  run: RunInfo;
+}
+
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  run: [async ({}, use) => use(readRunInfo()), { scope: 'worker' }],
+
+  baseURL: async ({ run }, use) => use(run.gatewayURL),
+
+  request: async ({ request, run }, use, testInfo) => {
+    await use(recordingRequestContext(request, testInfo, run.gatewayURL));
+  },
+
+  tag: async ({}, use, testInfo) => {
+    const slug = testInfo.titlePath.slice(1).join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40);
+    await use(`${slug}-${randomBytes(4).toString('hex')}`);
+  },
+
+  tagged: async ({ tag }, use) => {
+    await use((path: string) => `${path}${path.includes('?') ? '&' : '?'}lmgate_tag=${encodeURIComponent(tag)}`);
+  },
+
+  mock: async ({ run }, use) => use(new MockAdmin(run.mockAdminURL)),
+
+  stats: async ({ run }, use) => use(new StatsFile(run.statsFile)),
+
+  recordExchange: async ({}, use, testInfo) => {
+    await use((exchange) => attachExchange(testInfo, exchange));
+  },
+
+  containerLogsOnFailure: [
+    async ({ run }, use, testInfo) => {
+      await use();
+      if (testInfo.status !== testInfo.expectedStatus) {
+        await testInfo.attach('container logs', { body: maskSecrets(await serviceLogs(run)), contentType: 'text/plain' });
+      }
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

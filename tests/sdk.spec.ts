@@ -1,0 +1,119 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { test, expect } from './fixtures';
+import { KEYS, UNKNOWN_KEY } from './support/keys';
+import { recordingFetch } from './support/recording-fetch';
+
+const MESSAGE = 'API key not authorized';
+
+test.describe('official SDKs pointed at the gateway', () => {
+  let pending: Array<Promise<void>> = [];
+  test.afterEach(async () => {
+    await Promise.all(pending);
+    pending = [];
+  });
+
+  const openai = (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '17,9') =>
+    new OpenAI({
+      apiKey,
+      baseURL: `${gatewayURL}/openai/v1`,
+      defaultQuery: { lmgate_tag: tag },
+      defaultHeaders: { 'x-mock-usage': usage },
+      maxRetries: 0,
+      fetch: recordingFetch(record, pending),
+    });
+
+  const anthropic = (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '27,19') =>
+    new Anthropic({
+      apiKey,
+      baseURL: `${gatewayURL}/anthropic`,
+      defaultQuery: { lmgate_tag: tag },
+      defaultHeaders: { 'x-mock-usage': usage },
+      maxRetries: 0,
+      fetch: recordingFetch(record, pending),
+    });
+
+  test('openai: a chat completion, and the stats line matches the usage the SDK reports', async ({ run, tag, stats, recordExchange }) => {
+    const client = openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange);
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    const [line] = await stats.waitForLines(tag);
+    expect(line).toMatchObject({
+      provider: 'openai',
+      model: completion.model,
+      input_tokens: completion.usage?.prompt_tokens,
+      output_tokens: completion.usage?.completion_tokens,
+      lmgate_id: KEYS.alpha.id,
+      status: 200,
+    });
+  });
+
+  test('openai: a streaming chat completion with include_usage, and the stats line matches', async ({ run, tag, stats, recordExchange }) => {
+    const client = openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange, '44,21');
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Count to three' }],
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    let model = '';
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      model = chunk.model;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text.length).toBeGreaterThan(0);
+    expect(usage).toMatchObject({ prompt_tokens: 44, completion_tokens: 21 });
+    const [line] = await stats.waitForLines(tag);
+    expect(line).toMatchObject({ provider: 'openai', model, input_tokens: usage?.prompt_tokens, output_tokens: usage?.completion_tokens });
+  });
+
+  test('openai: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ run, tag, mock, recordExchange }) => {
+    const client = openai(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
+    const error = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((error as InstanceType<typeof OpenAI.PermissionDeniedError>).status).toBe(403);
+    expect((error as Error).message).toContain(MESSAGE);
+    await mock.expectNoRequests(tag);
+  });
+
+  test('anthropic: a message, and the stats line matches the usage the SDK reports', async ({ run, tag, stats, recordExchange }) => {
+    const client = anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange);
+    const message = await client.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Say hi' }] });
+    expect(message.content.length).toBeGreaterThan(0);
+    const [line] = await stats.waitForLines(tag);
+    expect(line).toMatchObject({
+      provider: 'anthropic',
+      model: message.model,
+      input_tokens: message.usage.input_tokens,
+      output_tokens: message.usage.output_tokens,
+      lmgate_id: KEYS.beta.id,
+    });
+  });
+
+  test('anthropic: a streamed message, and the stats line matches the final usage', async ({ run, tag, stats, recordExchange }) => {
+    const client = anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange, '52,31');
+    const stream = client.messages.stream({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Count to three' }] });
+    const message = await stream.finalMessage();
+    expect(message.usage).toMatchObject({ input_tokens: 52, output_tokens: 31 });
+    const [line] = await stats.waitForLines(tag);
+    expect(line).toMatchObject({ provider: 'anthropic', model: message.model, input_tokens: 52, output_tokens: 31 });
+  });
+
+  test('anthropic: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ run, tag, mock, recordExchange }) => {
+    const client = anthropic(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
+    const error = await client.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((error as InstanceType<typeof Anthropic.PermissionDeniedError>).status).toBe(403);
+    expect((error as Error).message).toContain(MESSAGE);
+    await mock.expectNoRequests(tag);
+  });
+});

@@ -1,0 +1,59 @@
+import { test, expect } from './fixtures';
+import { KEYS } from './support/keys';
+import { arrivalOf, readTimedStream, type TimedStream } from './support/stream-reader';
+
+const EVENT_DELAY_MS = 500;
+
+test.describe('streaming is not buffered', () => {
+  const streams: Array<{ name: string; path: string; headers: Record<string, string>; body: object; first: string; last: string }> = [
+    {
+      name: 'Anthropic messages',
+      path: '/anthropic/v1/messages',
+      headers: { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01' },
+      body: { model: 'claude-3-5-sonnet-20241022', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'count' }] },
+      first: 'event: message_start',
+      last: 'event: message_stop',
+    },
+    {
+      name: 'OpenAI chat completions',
+      path: '/openai/v1/chat/completions',
+      headers: { authorization: `Bearer ${KEYS.alpha.key}` },
+      body: { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'count' }] },
+      first: '"chat.completion.chunk"',
+      last: 'data: [DONE]',
+    },
+  ];
+
+  for (const s of streams) {
+    test(`${s.name}: with events ${EVENT_DELAY_MS} ms apart, the first reaches the client long before the stream ends`, async ({ run, tagged, tag, mock, stats, recordExchange }) => {
+      const url = `${run.gatewayURL}${tagged(s.path)}`;
+      const headers = { ...s.headers, 'content-type': 'application/json', 'x-mock-event-delay-ms': String(EVENT_DELAY_MS) };
+      let stream: TimedStream | undefined;
+      try {
+        stream = await readTimedStream(url, { method: 'POST', headers, body: JSON.stringify(s.body) });
+      } finally {
+        await recordExchange({
+          method: 'POST', url, requestHeaders: headers, requestBody: JSON.stringify(s.body),
+          ...(stream ? { status: stream.status, responseHeaders: stream.headers, responseBody: stream.body, note: `streamed in ${stream.chunks.length} chunk(s) over ${Math.round(stream.endedAt - stream.startedAt)} ms` } : { error: 'no stream' }),
+        });
+      }
+      expect(stream.status).toBe(200);
+      expect(stream.headers['content-type']).toContain('text/event-stream');
+      const first = arrivalOf(stream, s.first);
+      const last = arrivalOf(stream, s.last);
+      const [recorded] = await mock.waitForRequests(tag);
+      const events = (stream.body.match(/\n\n|\r\n\r\n/g) ?? []).length;
+      expect(events).toBeGreaterThanOrEqual(4);
+      // The provider spent (events - 1) delays sending; a buffering gateway would deliver
+      // everything at the end, so the first event would arrive with the last.
+      const streamDuration = (events - 1) * EVENT_DELAY_MS;
+      expect(last - first).toBeGreaterThanOrEqual(streamDuration * 0.7);
+      expect(first - stream.startedAt).toBeLessThan(EVENT_DELAY_MS * 2);
+      expect(stream.chunks.length).toBeGreaterThanOrEqual(events / 2);
+      expect(Buffer.byteLength(stream.body)).toBe(recorded!.response!.bodyLength);
+      const [line] = await stats.waitForLines(tag);
+      expect(line?.status).toBe(200);
+      expect(line?.input_tokens).not.toBeNull();
+    });
+  }
+});

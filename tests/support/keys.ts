@@ -1,0 +1,22 @@
+/** The allow-list the e2e stack starts with. Keys are made up; none is a real provider key. */
+export interface TestKey {
+  id: string;
+  key: string;
+  owner: string;
+}
+
+export const KEYS = {
+  alpha: { id: '101', key: 'sk-e2e-alpha-7f3c9a1b2d4e6f80a1b2c3d4e5f6a7b8', owner: 'team-alpha' },
+  beta: { id: '202', key: 'sk-ant-e2e-beta-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f', owner: 'team-beta' },
+  gamma: { id: '303', key: 'ya29.e2e-gamma-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b', owner: 'team-gamma' },
+} as const satisfies Record<string, TestKey>;
+
+/** A well-formed key that is on no list. */
+export const UNKNOWN_KEY = 'sk-e2e-unknown-1234567890abcdef1234567890abcdef';
+
+export function allowListCsv(keys: readonly TestKey[]): string {
+  const rows = keys.map((k) => `${k.id},${k.key},${k.owner},2026-01-15`);
+  return ['id,api_key,owner,added', ...rows].join('\n') + '\n';
+}
+
+export const INITIAL_KEYS: readonly TestKey[] = Object.values(KEYS);

@@ -1,0 +1,49 @@
+import { expect } from '@playwright/test';
+
+/** One request as the mock provider received it. */
+export interface RecordedRequest {
+  seq: number;
+  id: string;
+  receivedAt: string;
+  method: string;
+  url: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  rawHeaders: string[];
+  bodyBase64: string;
+  bodyText: string;
+  bodyLength: number;
+  sni: string | null;
+  host: string | null;
+  tag: string | null;
+  response?: { status: number; headers: Record<string, string>; bodyLength: number; bodySha256: string };
+}
+
+export class MockAdmin {
+  constructor(private readonly baseURL: string) {}
+
+  async requests(tag: string): Promise<RecordedRequest[]> {
+    const response = await fetch(`${this.baseURL}/requests?tag=${encodeURIComponent(tag)}`);
+    if (!response.ok) throw new Error(`mock admin answered ${response.status} for /requests`);
+    return (await response.json()) as RecordedRequest[];
+  }
+
+  /** Waits until the mock has recorded `count` requests with the tag, and returns them. */
+  async waitForRequests(tag: string, count = 1, timeout = 10_000): Promise<RecordedRequest[]> {
+    let found: RecordedRequest[] = [];
+    await expect
+      .poll(async () => (found = await this.requests(tag)).length, { timeout, message: `mock upstream requests tagged ${tag}` })
+      .toBeGreaterThanOrEqual(count);
+    return found;
+  }
+
+  /** "Never reached the upstream": asserted over a window, not by one read. */
+  async expectNoRequests(tag: string, windowMs = 1_500): Promise<void> {
+    const until = Date.now() + windowMs;
+    do {
+      expect(await this.requests(tag), `requests tagged ${tag} reached the mock upstream`).toEqual([]);
+      await new Promise((r) => setTimeout(r, 250));
+    } while (Date.now() < until);
+  }
+}

@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as compose from 'docker-compose';
+import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
+import { PROJECT_ROOT, type RunInfo } from './run-info';
+
+const run = promisify(execFile);
+
+export const SERVICES = ['lmgate', 'nginx', 'mock-upstream'] as const;
+export type Service = (typeof SERVICES)[number];
+
+export class DockerUnavailableError extends Error {
+  override name = 'DockerUnavailableError';
+}
+
+/** Fails at once, with what to do, when Docker or Compose cannot be used. */
+export async function checkDocker(): Promise<{ standalone: boolean }> {
+  try {
+    await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 20_000 });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the docker command is not installed' : 'the Docker daemon is not reachable';
+    throw new DockerUnavailableError(
+      `The e2e suite needs Docker, but ${reason}. Run 'sudo scripts/setup-host.sh' (installs and starts the engine on Debian), or start Docker Desktop, then run the suite again.`,
+    );
+  }
+  try {
+    await run('docker', ['compose', 'version'], { timeout: 20_000 });
+    return { standalone: false };
+  } catch {
+    try {
+      await run('docker-compose', ['version'], { timeout: 20_000 });
+      return { standalone: true };
+    } catch {
+      throw new DockerUnavailableError(
+        "The e2e suite needs Docker Compose: neither 'docker compose' (v2) nor 'docker-compose' works. Run 'sudo scripts/setup-host.sh', or install the Compose plugin.",
+      );
+    }
+  }
+}
+
+export function composeOptions(info: Pick<RunInfo, 'project' | 'composeFiles' | 'composeEnv' | 'standalone'>): IDockerComposeOptions {
+  return {
+    cwd: PROJECT_ROOT,
+    config: info.composeFiles,
+    composeOptions: [['--project-name', info.project]],
+    env: { ...process.env, ...info.composeEnv },
+    ...(info.standalone ? { executable: { standalone: true as const } } : {}),
+  };
+}
+
+/** Throws with Compose's own output when a command failed. */
+export function assertComposeOk(result: IDockerComposeResult, what: string): IDockerComposeResult {
+  if (result.exitCode !== 0) {
+    throw new Error(`docker compose ${what} failed (exit ${result.exitCode}):\n${result.err}\n${result.out}`);
+  }
+  return result;
+}
+
+/** The docker-compose package rejects on a non-zero exit with the result itself. */
+export async function composeCall(what: string, call: () => Promise<IDockerComposeResult>): Promise<IDockerComposeResult> {
+  let result: IDockerComposeResult;
+  try {
+    result = await call();
+  } catch (error) {
+    if (error && typeof error === 'object' && 'exitCode' in error) result = error as IDockerComposeResult;
+    else throw error;
+  }
+  return assertComposeOk(result, what);
+}
+
+export async function serviceLogs(info: RunInfo, services: readonly Service[] = SERVICES, tail = 200): Promise<string> {
+  try {
+    const result = await compose.logs([...services], {
+      ...composeOptions(info),
+      commandOptions: ['--no-color', '--timestamps', '--tail', String(tail)],
+    });
+    return result.out + result.err;
+  } catch (error) {
+    const result = error as Partial<IDockerComposeResult>;
+    return `could not read logs: ${result.err ?? String(error)}`;
+  }
+}
+
+export async function containerStatus(info: RunInfo): Promise<string> {
+  try {
+    const result = await compose.ps({ ...composeOptions(info), commandOptions: ['--all'] });
+    return result.out + result.err;
+  } catch (error) {
+    return `could not list containers: ${(error as Partial<IDockerComposeResult>).err ?? String(error)}`;
+  }
+}
+
+export async function containerId(info: RunInfo, service: Service): Promise<string> {
+  const result = await composeCall(`ps -q ${service}`, () =>
+    compose.execCompose('ps', ['--all', '-q', service], composeOptions(info)),
+  );
+  const id = result.out.trim().split('\n')[0];
+  if (!id) throw new Error(`no container for service ${service} in project ${info.project}`);
+  return id;
+}
+
+export async function dockerInspect(id: string): Promise<Record<string, unknown>> {
+  const { stdout } = await run('docker', ['inspect', id], { maxBuffer: 16 * 1024 * 1024 });
+  const parsed = JSON.parse(stdout) as Array<Record<string, unknown>>;
+  const first = parsed[0];
+  if (!first) throw new Error(`docker inspect ${id} returned nothing`);
+  return first;
+}
+
+/** Containers, networks and volumes still labelled with the project. */
+export async function leftovers(project: string): Promise<string[]> {
+  const label = `label=com.docker.compose.project=${project}`;
+  const lists = await Promise.all([
+    run('docker', ['ps', '-aq', '--filter', label]),
+    run('docker', ['network', 'ls', '-q', '--filter', label]),
+    run('docker', ['volume', 'ls', '-q', '--filter', label]),
+  ]);
+  return lists.flatMap(({ stdout }) => stdout.split('\n').filter((line) => line.trim() !== ''));
+}
+
+/** Compose projects on this machine whose name starts with the prefix. */
+export async function projectsWithPrefix(prefix: string): Promise<string[]> {
+  const { stdout } = await run('docker', ['ps', '-a', '--format', '{{.Label "com.docker.compose.project"}}']);
+  const { stdout: networks } = await run('docker', ['network', 'ls', '--format', '{{.Label "com.docker.compose.project"}}']);
+  const names = new Set([...stdout.split('\n'), ...networks.split('\n')].map((n) => n.trim()));
+  return [...names].filter((name) => name.startsWith(prefix));
+}
+
+export async function downStack(info: Pick<RunInfo, 'project' | 'composeFiles' | 'composeEnv' | 'standalone'>): Promise<void> {
+  await composeCall('down', () =>
+    compose.down({ ...composeOptions(info), commandOptions: ['--volumes', '--remove-orphans', '--timeout', '10'] }),
+  );
+}
