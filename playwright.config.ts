@@ -30,7 +30,22 @@ export default defineConfig({
     {
       name: 'gateway',
       testMatch: /.*\.spec\.ts$/,
-      testIgnore: /faults\/.*/,
+      testIgnore: /(faults|audit)\/.*/,
+    },
+    {
+      // These stop services, rewrite the allow-list and load the stack: one at a time,
+      // after the parallel tests, and each leaves the stack as it found it.
+      name: 'faults',
+      testDir: './tests/faults',
+      dependencies: ['gateway'],
+      workers: 1,
+      fullyParallel: false,
+    },
+    {
+      // Reads what the whole run left behind: last.
+      name: 'audit',
+      testDir: './tests/audit',
+      dependencies: ['faults'],
     },
   ],
 });

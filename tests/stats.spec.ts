@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { test, expect } from './fixtures';
 import { KEYS, type TestKey } from './support/keys';
+import { rawFetch } from './support/raw-http';
 import type { StatsLine } from './support/stats-file';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -14,6 +15,8 @@ interface Case {
   /** Extra request headers (mock controls). */
   headers?: Record<string, string>;
   expected: Partial<StatsLine>;
+  /** Read the reply without any decoding (HTTP clients gunzip on their own). */
+  raw?: boolean;
 }
 
 const bearer = (key: TestKey) => ({ authorization: `Bearer ${key.key}` });
@@ -163,6 +166,7 @@ const cases: Case[] = [
     body: { model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [] },
     headers: { 'x-mock-scenario': 'gzip', 'x-mock-usage': '3,4' },
     expected: { provider: 'anthropic', status: 200, input_tokens: null, output_tokens: null },
+    raw: true,
   },
   {
     name: 'multi-byte UTF-8 split across writes: tokens still found',
@@ -176,27 +180,38 @@ const cases: Case[] = [
 
 test.describe('stats records', () => {
   for (const c of cases) {
-    test(`${c.name}`, async ({ request, tagged, tag, mock, stats }) => {
+    test(`${c.name}`, async ({ request, run, tagged, tag, mock, stats, recordExchange }) => {
       const endpoint = tagged(c.path);
       const headers = { ...(c.key === KEYS.beta ? anthropicHeaders(c.key) : bearer(c.key)), 'content-type': 'application/json', ...c.headers };
       const started = Date.now();
-      const response = await request.post(endpoint, { headers, data: JSON.stringify(c.body) });
-      const received = await response.body();
+      let status: number;
+      let received: Buffer;
+      let responseHeaders: Record<string, string>;
+      if (c.raw) {
+        const raw = await rawFetch(run.gatewayURL + endpoint, 'POST', headers, JSON.stringify(c.body));
+        await recordExchange({ method: 'POST', url: run.gatewayURL + endpoint, requestHeaders: headers, requestBody: JSON.stringify(c.body), status: raw.status, responseHeaders: raw.headers, responseBody: `(${raw.body.length} raw bytes) ${raw.body.toString('base64')}` });
+        ({ status, body: received, headers: responseHeaders } = raw);
+      } else {
+        const response = await request.post(endpoint, { headers, data: JSON.stringify(c.body) });
+        status = response.status();
+        received = await response.body();
+        responseHeaders = response.headers();
+      }
 
       // The client's response is exactly what the provider sent, whatever stats made of it.
       const [recorded] = await mock.waitForRequests(tag);
-      expect(response.status()).toBe(recorded!.response!.status);
+      expect(status).toBe(recorded!.response!.status);
       expect(received.length).toBe(recorded!.response!.bodyLength);
       expect(sha256(received)).toBe(recorded!.response!.bodySha256);
-      expect(response.headers()['content-encoding']).toBe(recorded!.response!.headers['content-encoding']);
+      expect(responseHeaders['content-encoding']).toBe(recorded!.response!.headers['content-encoding']);
 
       const [line] = await stats.waitForLines(tag);
       expect(line).toMatchObject({
         lmgate_id: c.key.id,
         endpoint,
-        status: response.status(),
+        status,
         masked_key: c.key.key.slice(-6),
-        error_type: response.status() >= 400 ? expect.any(String) : null,
+        error_type: status >= 400 ? expect.any(String) : null,
         ...c.expected,
       });
       expect(Object.keys(line!).sort()).toEqual(

@@ -71,6 +71,8 @@ export async function readAllowList(path: string): Promise<Map<string, AllowList
   return parseAllowList(text, path);
 }
 
+const MISSING = 'missing';
+
 function fingerprint(stats: { mtimeMs: number; size: number; ino: number }): string {
   return `${stats.mtimeMs}:${stats.size}:${stats.ino}`;
 }
@@ -123,7 +125,10 @@ export class AllowList {
     try {
       current = fingerprint(await stat(this.path));
     } catch (error) {
-      this.logger.warn({ path: this.path, err: (error as Error).message }, 'allow-list not readable; keeping the previous list');
+      if (this.loadedFingerprint !== MISSING) {
+        this.logger.warn({ path: this.path, err: (error as Error).message }, 'allow-list not readable; keeping the previous list');
+      }
+      this.loadedFingerprint = MISSING;
       return;
     }
     if (current === this.loadedFingerprint) return;

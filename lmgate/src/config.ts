@@ -105,6 +105,8 @@ export interface EnvOverride {
   variable: string;
   path: string[];
   value: boolean | number | string;
+  /** The text as set: string keys keep it (`007` stays `007`). */
+  raw: string;
 }
 
 /** `LMGATE_SERVER__PORT=9090` → server.port = 9090. Other LMGATE_ variables are not config keys. */
@@ -114,7 +116,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): EnvOverride[] {
     if (!variable.startsWith(ENV_PREFIX) || raw === undefined) continue;
     const path = variable.slice(ENV_PREFIX.length).toLowerCase().split('__');
     if (path.length < 2 || path.some((part) => part === '')) continue;
-    overrides.push({ variable, path, value: coerceEnvValue(raw) });
+    overrides.push({ variable, path, value: coerceEnvValue(raw), raw });
   }
   return overrides;
 }
@@ -141,11 +143,17 @@ function readYamlFile(path: string): Tree {
   return parsed;
 }
 
+/** Own properties only: `constructor` or `toString` are not config keys. */
+function validatorFor(section: string | undefined, key: string | undefined): Validator | undefined {
+  if (section === undefined || key === undefined || !Object.hasOwn(SCHEMA, section)) return undefined;
+  const validators = SCHEMA[section] as Record<string, Validator>;
+  return Object.hasOwn(validators, key) ? validators[key] : undefined;
+}
+
 function applyValue(config: Tree, path: string[], value: unknown, source: string): void {
   const [section, key, ...rest] = path;
   const label = path.join('.');
-  const validators = section === undefined ? undefined : SCHEMA[section];
-  const validate = validators && key !== undefined ? validators[key] : undefined;
+  const validate = validatorFor(section, key);
   if (!validate || rest.length > 0 || section === undefined || key === undefined) {
     throw new ConfigError(`unknown config key ${label} (from ${source})`);
   }
@@ -181,14 +189,15 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     for (const [section, values] of Object.entries(file)) {
       if (values === null) continue;
       if (!isTree(values)) {
-        if (!(section in SCHEMA)) throw new ConfigError(`unknown config key ${section} (from ${path})`);
+        if (!Object.hasOwn(SCHEMA, section)) throw new ConfigError(`unknown config key ${section} (from ${path})`);
         throw new ConfigError(`config section ${section} in ${path} must be a mapping`);
       }
       for (const [key, value] of Object.entries(values)) applyValue(config, [section, key], value, path);
     }
   }
   for (const override of envOverrides(env)) {
-    applyValue(config, override.path, override.value, override.variable);
+    const isText = validatorFor(override.path[0], override.path[1]) === nonEmptyString;
+    applyValue(config, override.path, isText ? override.raw : override.value, override.variable);
   }
   return { config: config as unknown as Config, source: path };
 }

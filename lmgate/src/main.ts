@@ -65,7 +65,8 @@ async function start(): Promise<void> {
 
 start().catch((error: unknown) => {
   const known = error instanceof ConfigError || error instanceof AllowListError;
-  const message = known ? (error as Error).message : `unexpected start-up failure: ${(error as Error)?.stack ?? String(error)}`;
+  // One line a person can act on; the stack adds nothing for "port in use" and the like.
+  const message = known ? (error as Error).message : `unexpected start-up failure: ${(error as Error)?.message ?? String(error)}`;
   process.stderr.write(`lmgate: cannot start: ${message}\n`);
   process.exit(1);
 });

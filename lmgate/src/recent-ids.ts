@@ -4,6 +4,10 @@ export class RecentIds {
 
   constructor(private readonly capacity: number) {}
 
+  has(id: string): boolean {
+    return this.seen.has(id);
+  }
+
   /** Adds the id; false when it was already there. */
   add(id: string): boolean {
     if (this.seen.has(id)) return false;

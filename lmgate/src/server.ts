@@ -57,8 +57,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const now = new Date();
       let accepted = 0;
       for (const payload of payloads) {
-        if (payload.request_id && !recentIds.add(payload.request_id)) continue;
-        if (options.stats.write(buildStatsRecord(payload, now))) accepted++;
+        if (payload.request_id && recentIds.has(payload.request_id)) continue;
+        if (!options.stats.write(buildStatsRecord(payload, now))) continue;
+        // Remembered only once written: a record dropped on a full buffer may come again.
+        if (payload.request_id) recentIds.add(payload.request_id);
+        accepted++;
       }
       return reply.code(202).send({ accepted, received: payloads.length });
     },

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
+import { access, appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface StatsWriterOptions {
@@ -17,6 +17,18 @@ export interface StatsWriterLogger {
 /** `stats.jsonl` → `stats.jsonl.20260115T103000123Z`: sorts by time, safe in every file system. */
 export function rotatedName(path: string, now: Date): string {
   return `${path}.${now.toISOString().replace(/[-:.]/g, '')}`;
+}
+
+/** The name itself, or with `-1`, `-2`… appended: a rotation never replaces an earlier one. */
+async function freeName(name: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? name : `${name}-${n}`;
+    try {
+      await access(candidate);
+    } catch {
+      return candidate;
+    }
+  }
 }
 
 /**
@@ -63,7 +75,10 @@ export class StatsWriter {
 
   /** Writes everything buffered so far. Flushes never overlap; each waits for the one before. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeBuffered());
+    // A failed flush must not poison the chain: the next one runs regardless.
+    this.flushing = this.flushing.then(() => this.writeBuffered()).catch((error: unknown) => {
+      this.logger.error({ err: (error as Error).message }, 'stats flush failed');
+    });
     return this.flushing;
   }
 
@@ -108,7 +123,7 @@ export class StatsWriter {
       return;
     }
     if (size < this.options.rotateBytes) return;
-    const target = rotatedName(this.options.path, this.clock());
+    const target = await freeName(rotatedName(this.options.path, this.clock()));
     await rename(this.options.path, target);
     this.logger.info({ path: this.options.path, rotated_to: target, bytes: size }, 'stats file rotated');
   }

@@ -131,3 +131,22 @@ export async function downStack(info: Pick<RunInfo, 'project' | 'composeFiles' |
     compose.down({ ...composeOptions(info), commandOptions: ['--volumes', '--remove-orphans', '--timeout', '10'] }),
   );
 }
+
+/** Runs one compose command against the run's stack, e.g. ['stop', 'lmgate']. */
+export async function composeRun(info: RunInfo, args: string[]): Promise<IDockerComposeResult> {
+  const [command, ...rest] = args;
+  if (!command) throw new Error('composeRun needs a command');
+  return composeCall(args.join(' '), () => compose.execCompose(command, rest, composeOptions(info)));
+}
+
+/** Waits until the service's container reports healthy again. */
+export async function waitUntilHealthy(info: RunInfo, service: Service, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const id = await containerId(info, service);
+  for (;;) {
+    const state = (await dockerInspect(id))['State'] as { Status: string; Health?: { Status: string } };
+    if (state.Status === 'running' && (state.Health === undefined || state.Health.Status === 'healthy')) return;
+    if (Date.now() > deadline) throw new Error(`${service} not healthy after ${timeoutMs / 1000}s: ${JSON.stringify(state)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,350 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anthropicMessageSse, openAiChatJson } from './fixtures/provider-bodies.js';
+import { ALLOWLIST_HEADER, makeTempDir, removeDir, waitFor } from './helpers.js';
+
+const lmgateDir = fileURLToPath(new URL('..', import.meta.url));
+const bundle = join(lmgateDir, 'dist', 'lmgate.mjs');
+
+const KEY = 'sk-proj-PROCESSsecretKEY7d2f9a4c1e8b6h3j5k0m';
+const KEY_ANTHROPIC = 'sk-ant-api03-PROCESSsecretANTHROPIC-9x8w7v6u5t';
+const REFUSED_KEY = 'sk-proj-REFUSEDsecretKEY0000000000000000000';
+
+interface Service {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+const started: ChildProcess[] = [];
+const tempDirs: string[] = [];
+
+/** Runs the bundle with plain node, a clean environment (no inherited LMGATE_ variables) and a temp cwd. */
+function runService(cwd: string, args: string[], env: Record<string, string> = {}): Service {
+  const child = spawn(process.execPath, [bundle, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, exited, stdout: () => out, stderr: () => err };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A port that was free a moment ago (port 0 is refused by the config validation). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function newDir(): Promise<string> {
+  const dir = await makeTempDir('lmgate-process-');
+  tempDirs.push(dir);
+  return dir;
+}
+
+interface Setup {
+  dir: string;
+  port: number;
+  configPath: string;
+  allowPath: string;
+  statsPath: string;
+}
+
+async function writeSetup(options: { allowlist?: string; logging?: string; extraYaml?: string } = {}): Promise<Setup> {
+  const dir = await newDir();
+  const port = await freePort();
+  const allowPath = join(dir, 'allowlist.csv');
+  const statsPath = join(dir, 'out', 'stats.jsonl');
+  const configPath = join(dir, 'lmgate.yaml');
+  await writeFile(allowPath, options.allowlist ?? `${ALLOWLIST_HEADER}\n1,${KEY},team-alpha,2025-01-15\n2,${KEY_ANTHROPIC},team-beta,2025-02-01\n`);
+  await writeFile(
+    configPath,
+    [
+      'server:',
+      '  host: 127.0.0.1',
+      `  port: ${port}`,
+      'auth:',
+      `  allowlist_path: ${allowPath}`,
+      '  poll_interval_seconds: 30',
+      'stats:',
+      `  output_path: ${statsPath}`,
+      '  flush_interval_seconds: 60',
+      'logging:',
+      `  level: ${options.logging ?? 'DEBUG'}`,
+      options.extraYaml ?? '',
+    ].join('\n'),
+  );
+  return { dir, port, configPath, allowPath, statsPath };
+}
+
+async function waitHealthy(service: Service, port: number): Promise<void> {
+  let exited = false;
+  void service.exited.then(() => (exited = true));
+  await waitFor(
+    async () => {
+      if (exited) throw new Error(`service exited during start-up: ${service.stderr()}`);
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        return response.status === 200 && (await response.text()) === 'ok';
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    '/healthz',
+  );
+}
+
+function record(n: number): Record<string, unknown> {
+  return {
+    request_uri: `/openai/v1/chat/completions?n=${n}`,
+    status: 200,
+    lmgate_id: '1',
+    upstream_host: 'api.openai.com',
+    authorization: `Bearer ${KEY}`,
+    x_api_key: n % 2 === 0 ? KEY_ANTHROPIC : null,
+    body: n % 3 === 0 ? anthropicMessageSse : openAiChatJson,
+    body_truncated: false,
+    timestamp: Date.now(),
+    request_id: `req-${n}`,
+  };
+}
+
+async function postRecords(port: number, body: unknown): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function statsLines(path: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+beforeAll(() => {
+  execFileSync(process.execPath, ['build.mjs'], { cwd: lmgateDir, stdio: 'pipe' });
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of tempDirs) await removeDir(dir);
+});
+
+describe('graceful stop on SIGTERM', () => {
+  let setup: Setup;
+  let service: Service;
+  let authStatuses: number[];
+  let postStatuses: number[];
+  let writtenBeforeSignal: boolean;
+  let exit: { code: number | null; signal: NodeJS.Signals | null };
+
+  beforeAll(async () => {
+    setup = await writeSetup();
+    service = runService(setup.dir, ['--config', setup.configPath]);
+    await waitHealthy(service, setup.port);
+    authStatuses = [];
+    const authHeaders: Array<Record<string, string>> = [{ authorization: `Bearer ${KEY}` }, { 'x-api-key': KEY_ANTHROPIC }, { authorization: `Bearer ${REFUSED_KEY}` }];
+    for (const headers of authHeaders) {
+      const response = await fetch(`http://127.0.0.1:${setup.port}/auth`, { headers });
+      authStatuses.push(response.status);
+    }
+    // 50 records: 20 one by one, concurrently, and 30 in three batches.
+    const singles = Array.from({ length: 20 }, (_, n) => postRecords(setup.port, record(n)));
+    const batches = [20, 30, 40].map((start) => postRecords(setup.port, Array.from({ length: 10 }, (_, i) => record(start + i))));
+    postStatuses = await Promise.all([...singles, ...batches]);
+    writtenBeforeSignal = await fileExists(setup.statsPath);
+    service.child.kill('SIGTERM');
+    exit = await withTimeout(service.exited, 10_000, 'exit after SIGTERM');
+  }, 30_000);
+
+  it('answers /auth for listed and unlisted keys', () => {
+    expect(authStatuses).toEqual([200, 200, 403]);
+  });
+
+  it('accepts every POST /stats with 202', () => {
+    expect(postStatuses).toEqual(Array.from({ length: 23 }, () => 202));
+  });
+
+  it('writes nothing before the flush interval has passed', () => {
+    expect(writtenBeforeSignal).toBe(false);
+  });
+
+  it('exits with code 0', () => {
+    expect(exit).toEqual({ code: 0, signal: null });
+  });
+
+  it('has written all 50 records before exiting', async () => {
+    const lines = await statsLines(setup.statsPath);
+    expect(lines).toHaveLength(50);
+    expect(new Set(lines.map((line) => line['endpoint']))).toEqual(new Set(Array.from({ length: 50 }, (_, n) => `/openai/v1/chat/completions?n=${n}`)));
+  });
+
+  it('writes complete records with masked keys', async () => {
+    const lines = await statsLines(setup.statsPath);
+    expect(lines.find((line) => line['endpoint'] === '/openai/v1/chat/completions?n=1')).toMatchObject({
+      lmgate_id: '1',
+      provider: 'openai',
+      model: 'gpt-4o-2024-08-06',
+      status: 200,
+      input_tokens: 1117,
+      output_tokens: 46,
+      masked_key: KEY.slice(-6),
+      error_type: null,
+    });
+  });
+
+  it('never writes a key to stdout, stderr or the stats file', async () => {
+    const stats = await readFile(setup.statsPath, 'utf8');
+    for (const secret of [KEY, KEY_ANTHROPIC, REFUSED_KEY]) {
+      expect(service.stdout()).not.toContain(secret);
+      expect(service.stderr()).not.toContain(secret);
+      expect(stats).not.toContain(secret);
+    }
+    expect(service.stdout()).toContain('stopping');
+  });
+});
+
+describe('graceful stop on SIGINT', () => {
+  it('flushes the buffered records and exits 0', async () => {
+    const setup = await writeSetup({ logging: 'ERROR' });
+    const service = runService(setup.dir, ['--config', setup.configPath]);
+    await waitHealthy(service, setup.port);
+    expect(await postRecords(setup.port, Array.from({ length: 5 }, (_, n) => record(n)))).toBe(202);
+    service.child.kill('SIGINT');
+    expect(await withTimeout(service.exited, 10_000, 'exit after SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await statsLines(setup.statsPath)).toHaveLength(5);
+  }, 20_000);
+});
+
+describe('configuration of the process', () => {
+  it('reads the config file named by LMGATE_CONFIG when there is no --config', async () => {
+    const setup = await writeSetup();
+    const service = runService(setup.dir, [], { LMGATE_CONFIG: setup.configPath });
+    await waitHealthy(service, setup.port);
+    service.child.kill('SIGTERM');
+    expect((await withTimeout(service.exited, 10_000, 'exit')).code).toBe(0);
+  }, 20_000);
+
+  it('lets LMGATE_ variables override the file (the port)', async () => {
+    const setup = await writeSetup();
+    const port = await freePort();
+    const service = runService(setup.dir, ['--config', setup.configPath], { LMGATE_SERVER__PORT: String(port) });
+    await waitHealthy(service, port);
+    service.child.kill('SIGTERM');
+    expect((await withTimeout(service.exited, 10_000, 'exit')).code).toBe(0);
+  }, 20_000);
+});
+
+// Each of these starts its own short-lived process: run them side by side.
+describe.concurrent('start-up failures', () => {
+  async function failure(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stderr: string }> {
+    const service = runService(cwd ?? (await newDir()), args, env);
+    const { code } = await withTimeout(service.exited, 10_000, 'exit on a start-up error');
+    return { code, stderr: service.stderr() };
+  }
+
+  it('exits 1 with one line naming the file when the allow-list lacks a column', async () => {
+    const setup = await writeSetup({ allowlist: `id,owner,added\n1,team-alpha,2025-01-15\n` });
+    const result = await failure(['--config', setup.configPath], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
+    expect(result.stderr).toContain(setup.allowPath);
+    expect(result.stderr).toContain('api_key');
+  });
+
+  it('exits 1 naming the file when the allow-list does not exist', async () => {
+    const setup = await writeSetup();
+    const missing = join(setup.dir, 'no-such-allowlist.csv');
+    const result = await failure(['--config', setup.configPath], { LMGATE_AUTH__ALLOWLIST_PATH: missing });
+    expect([result.code, result.stderr]).toEqual([1, `lmgate: cannot start: allow-list ${missing} does not exist\n`]);
+  });
+
+  it('exits 1 naming the file when the allow-list is not valid CSV, and never prints a key', async () => {
+    const setup = await writeSetup({ allowlist: `${ALLOWLIST_HEADER}\n1,"${KEY},team-alpha,2025-01-15\n` });
+    const result = await failure(['--config', setup.configPath], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(setup.allowPath);
+    expect(result.stderr).not.toContain(KEY);
+  });
+
+  it('exits 1 naming server.port for LMGATE_SERVER__PORT=abc', async () => {
+    const setup = await writeSetup();
+    const result = await failure(['--config', setup.configPath], { LMGATE_SERVER__PORT: 'abc' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*server\.port[^\n]*\n$/);
+  });
+
+  it('exits 1 naming logging.level for an unknown log level in the file', async () => {
+    const setup = await writeSetup({ logging: 'LOUD' });
+    const result = await failure(['--config', setup.configPath], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('logging.level');
+    expect(result.stderr).toContain(setup.configPath);
+  });
+
+  it('exits 1 naming the config file given with --config when it does not exist', async () => {
+    const dir = await newDir();
+    const missing = join(dir, 'missing.yaml');
+    const result = await failure(['--config', missing], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
+    expect(result.stderr).toContain(missing);
+  });
+
+  it('prefers --config over LMGATE_CONFIG', async () => {
+    const dir = await newDir();
+    const result = await failure(['--config', join(dir, 'from-arg.yaml')], { LMGATE_CONFIG: join(dir, 'from-env.yaml') });
+    expect([result.code, result.stderr.includes('from-arg.yaml'), result.stderr.includes('from-env.yaml')]).toEqual([1, true, false]);
+  });
+
+  it('exits 1 when --config has no path', async () => {
+    const result = await failure(['--config'], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*--config[^\n]*\n$/);
+  });
+
+  it('exits 1 with one line when the port is already taken', async () => {
+    const setup = await writeSetup();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(setup.port, '127.0.0.1', resolve));
+    try {
+      const result = await failure(['--config', setup.configPath], {});
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('EADDRINUSE');
+      expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+});

@@ -1,0 +1,169 @@
+import { randomHex, randomToken, unixSeconds } from '../ids.js';
+import { jsonPlan, streamPlan } from '../plan.js';
+import { SSE_CONTENT_TYPE, SSE_DONE, sseData, sseEvent } from '../sse.js';
+import { DEFAULT_CONTENT, DEFAULT_TEXT_PIECES, wantsStream, type Content, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
+
+const CHAT_MODEL = 'gpt-4o-mini-2024-07-18';
+const RESPONSES_MODEL = 'gpt-4.1-2025-04-14';
+const EMBEDDINGS_MODEL = 'text-embedding-3-small';
+const SYSTEM_FINGERPRINT = 'fp_mock0001';
+
+function chatUsage(ctx: ReplyContext) {
+  const { input, output } = ctx.controls.usage;
+  return {
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: input + output,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+function includeUsage(body: JsonObject): boolean {
+  const options = body['stream_options'];
+  return typeof options === 'object' && options !== null && (options as JsonObject)['include_usage'] === true;
+}
+
+const chatCompletions: Endpoint = {
+  readsBody: true,
+  json(ctx: ReplyContext, content: Content) {
+    return {
+      id: `chatcmpl-${randomToken(29)}`,
+      object: 'chat.completion',
+      created: unixSeconds(),
+      model: ctx.controls.model ?? CHAT_MODEL,
+      choices: [{ index: 0, message: { role: 'assistant', content: content.text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+      service_tier: 'default',
+      system_fingerprint: SYSTEM_FINGERPRINT,
+      usage: chatUsage(ctx),
+    };
+  },
+  reply(ctx) {
+    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+    const withUsage = includeUsage(ctx.body);
+    const base = { id: `chatcmpl-${randomToken(29)}`, object: 'chat.completion.chunk', created: unixSeconds(), model: ctx.controls.model ?? CHAT_MODEL, service_tier: 'default', system_fingerprint: SYSTEM_FINGERPRINT };
+    // OpenAI adds "usage": null to every chunk only when the final usage chunk was asked for.
+    const chunk = (choice: JsonObject) => ({ ...base, choices: [{ index: 0, ...choice, logprobs: null }], ...(withUsage ? { usage: null } : {}) });
+    const events = [
+      sseData(chunk({ delta: { role: 'assistant', content: '', refusal: null }, finish_reason: null })),
+      ...DEFAULT_TEXT_PIECES.map((piece) => sseData(chunk({ delta: { content: piece }, finish_reason: null }))),
+      sseData(chunk({ delta: {}, finish_reason: 'stop' })),
+    ];
+    if (withUsage) events.push(sseData({ ...base, choices: [], usage: chatUsage(ctx) }));
+    events.push(SSE_DONE);
+    return streamPlan(SSE_CONTENT_TYPE, events, ctx.controls.eventDelayMs);
+  },
+};
+
+function responsesUsage(ctx: ReplyContext) {
+  const { input, output } = ctx.controls.usage;
+  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+}
+
+function responseObject(ctx: ReplyContext, id: string, createdAt: number, status: 'in_progress' | 'completed', output: unknown[]) {
+  return {
+    id,
+    object: 'response',
+    created_at: createdAt,
+    status,
+    error: null,
+    incomplete_details: null,
+    model: ctx.controls.model ?? RESPONSES_MODEL,
+    output,
+    parallel_tool_calls: true,
+    temperature: 1,
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    usage: status === 'completed' ? responsesUsage(ctx) : null,
+  };
+}
+
+function messageItem(itemId: string, text: string, status: 'in_progress' | 'completed') {
+  return {
+    id: itemId,
+    type: 'message',
+    status,
+    role: 'assistant',
+    content: status === 'completed' ? [{ type: 'output_text', text, annotations: [] }] : [],
+  };
+}
+
+const responses: Endpoint = {
+  readsBody: true,
+  json(ctx, content) {
+    return responseObject(ctx, `resp_${randomHex(24)}`, unixSeconds(), 'completed', [messageItem(`msg_${randomHex(24)}`, content.text, 'completed')]);
+  },
+  reply(ctx) {
+    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+    const id = `resp_${randomHex(24)}`;
+    const itemId = `msg_${randomHex(24)}`;
+    const createdAt = unixSeconds();
+    const text = DEFAULT_CONTENT.text;
+    let sequence = 0;
+    const event = (type: string, fields: JsonObject) => sseEvent(type, { type, sequence_number: sequence++, ...fields });
+    const part = { type: 'output_text', text, annotations: [] };
+    const events = [
+      event('response.created', { response: responseObject(ctx, id, createdAt, 'in_progress', []) }),
+      event('response.in_progress', { response: responseObject(ctx, id, createdAt, 'in_progress', []) }),
+      event('response.output_item.added', { output_index: 0, item: messageItem(itemId, text, 'in_progress') }),
+      event('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part: { ...part, text: '' } }),
+      ...DEFAULT_TEXT_PIECES.map((delta) => event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta })),
+      event('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text }),
+      event('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part }),
+      event('response.output_item.done', { output_index: 0, item: messageItem(itemId, text, 'completed') }),
+      event('response.completed', { response: responseObject(ctx, id, createdAt, 'completed', [messageItem(itemId, text, 'completed')]) }),
+    ];
+    return streamPlan(SSE_CONTENT_TYPE, events, ctx.controls.eventDelayMs);
+  },
+};
+
+/** Deterministic, so that a test can compare vectors across calls. */
+function vector(size: number, seed: number): number[] {
+  return Array.from({ length: size }, (_, i) => Number(Math.sin(seed * 7.13 + i * 1.37).toFixed(9)));
+}
+
+function inputCount(body: JsonObject): number {
+  const input = body['input'];
+  // A list of strings or of token arrays is one embedding each; a flat token array is one input.
+  if (Array.isArray(input) && input.length > 0 && typeof input[0] !== 'number') return input.length;
+  return 1;
+}
+
+const embeddings: Endpoint = {
+  readsBody: true,
+  json(ctx, content) {
+    const count = inputCount(ctx.body);
+    return {
+      object: 'list',
+      data: Array.from({ length: count }, (_, index) => ({ object: 'embedding', index, embedding: vector(content.embeddingSize, index + 1) })),
+      model: ctx.controls.model ?? EMBEDDINGS_MODEL,
+      usage: { prompt_tokens: ctx.controls.usage.input, total_tokens: ctx.controls.usage.input },
+    };
+  },
+  reply(ctx) {
+    return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+  },
+};
+
+const models: Endpoint = {
+  readsBody: false,
+  json() {
+    const created = 1_721_172_741;
+    return { object: 'list', data: [CHAT_MODEL, RESPONSES_MODEL, EMBEDDINGS_MODEL].map((id) => ({ id, object: 'model', created, owned_by: 'system' })) };
+  },
+  reply(ctx) {
+    return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+  },
+};
+
+export const openai: Provider = {
+  name: 'openai',
+  route(method, path) {
+    if (method === 'POST' && path === '/v1/chat/completions') return chatCompletions;
+    if (method === 'POST' && path === '/v1/responses') return responses;
+    if (method === 'POST' && path === '/v1/embeddings') return embeddings;
+    if (method === 'GET' && path === '/v1/models') return models;
+    return null;
+  },
+};

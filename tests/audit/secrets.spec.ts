@@ -1,0 +1,14 @@
+import { test, expect } from '../fixtures';
+import { INITIAL_KEYS } from '../support/keys';
+import { SERVICES, serviceLogs } from '../support/stack';
+
+test('after the whole suite, no full API key appears in the stats file or in any container log', async ({ run, stats }) => {
+  const logs = await serviceLogs(run, SERVICES, 100_000);
+  const statsText = stats.text();
+  expect(statsText.length).toBeGreaterThan(0);
+  expect(logs.length).toBeGreaterThan(0);
+  for (const { key } of INITIAL_KEYS) {
+    expect(statsText.includes(key), 'key in the stats file').toBe(false);
+    expect(logs.includes(key), 'key in the container logs').toBe(false);
+  }
+});

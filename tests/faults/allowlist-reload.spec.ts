@@ -1,0 +1,76 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { test, expect } from '../fixtures';
+import { allowListCsv, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
+
+test.describe.configure({ mode: 'serial' });
+
+const NEW_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d', owner: 'team-new' };
+// The e2e overlay polls every second; allow for the poll plus a slow machine.
+const RELOAD_WITHIN_MS = 8_000;
+
+/** Rewrites the allow-list in place, as an operator's editor would. */
+function writeAllowList(path: string, text: string): void {
+  writeFileSync(path, text);
+}
+
+test.describe('allow-list hot reload', () => {
+  let original = '';
+  test.beforeAll(({ run }) => {
+    original = readFileSync(run.allowListFile, 'utf8');
+  });
+  test.afterAll(async ({ run }) => {
+    writeAllowList(run.allowListFile, original);
+    // Leave the stack as found: wait until the original list is in force again.
+    await new Promise((r) => setTimeout(r, 2_500));
+  });
+
+  const status = async (request: import('@playwright/test').APIRequestContext, path: string, key: string) =>
+    (await request.post(path, { headers: { authorization: `Bearer ${key}` }, data: '{}' })).status();
+
+  test('a key added to the file is accepted within the poll interval, and a removed key is refused', async ({ request, run, tagged, stats, tag }) => {
+    expect(await status(request, tagged('/openai/v1/chat/completions?step=before'), NEW_KEY.key)).toBe(403);
+    writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+    const lines = await stats.waitForLines(tag, 1);
+    expect(lines[0]?.lmgate_id).toBe(NEW_KEY.id);
+
+    writeAllowList(run.allowListFile, allowListCsv(INITIAL_KEYS.filter((k) => k !== KEYS.gamma)));
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=removed'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS }).toBe(403);
+    expect(await status(request, tagged('/openai/v1/chat/completions?step=other'), KEYS.alpha.key)).toBe(200);
+    writeAllowList(run.allowListFile, original);
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+  });
+
+  test('a broken file keeps the previous list', async ({ request, run, tagged }) => {
+    for (const broken of ['id,api_key,owner\n1,sk-x,team\n', 'id,api_key,owner,added\n"unterminated,sk-y,team,2026-01-01\n', '']) {
+      writeAllowList(run.allowListFile, broken);
+      // Give the service several polls to (wrongly) pick it up.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await status(request, tagged('/openai/v1/chat/completions'), KEYS.alpha.key), JSON.stringify(broken)).toBe(200);
+      expect(await status(request, tagged('/openai/v1/chat/completions'), KEYS.beta.key)).toBe(200);
+    }
+    writeAllowList(run.allowListFile, original);
+  });
+
+  test('during reloads under steady traffic, a key present in every version is never refused', async ({ request, run, tagged }) => {
+    let refused = 0;
+    let calls = 0;
+    let writing = true;
+    const traffic = (async () => {
+      while (writing) {
+        const batch = await Promise.all(Array.from({ length: 8 }, () => status(request, tagged('/openai/v1/chat/completions'), KEYS.alpha.key)));
+        calls += batch.length;
+        refused += batch.filter((s) => s !== 200).length;
+      }
+    })();
+    for (let i = 0; i < 6; i++) {
+      writeAllowList(run.allowListFile, allowListCsv(i % 2 === 0 ? [...INITIAL_KEYS, NEW_KEY] : INITIAL_KEYS));
+      await new Promise((r) => setTimeout(r, 1_100));
+    }
+    writing = false;
+    await traffic;
+    writeAllowList(run.allowListFile, original);
+    expect(calls).toBeGreaterThan(50);
+    expect(refused, `${refused} of ${calls} calls refused`).toBe(0);
+  });
+});

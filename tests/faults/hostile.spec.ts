@@ -1,0 +1,137 @@
+import { connect } from 'node:net';
+import { test, expect } from '../fixtures';
+import { nodeInsideNetwork } from '../support/inside';
+import { KEYS } from '../support/keys';
+
+test.describe.configure({ mode: 'serial' });
+
+const auth = { authorization: `Bearer ${KEYS.alpha.key}` };
+
+/** Sends a raw request line, so that no client library normalizes the path first. */
+function rawRequest(port: number, lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    setTimeout(() => socket.end(), 2_000);
+  });
+}
+
+const statusOf = (raw: string) => Number(raw.split(' ')[1]);
+
+test.describe('hostile and odd input', () => {
+  for (const path of ['/_lmgate_auth', '/_stats', '/auth', '/stats', '/_lmgate_auth?x=1', '/openai/../_lmgate_auth']) {
+    test(`internal location ${path} requested directly: 404, no upstream, no stats`, async ({ request, tagged, tag, mock, stats }) => {
+      for (const method of ['GET', 'POST'] as const) {
+        const response = await request.fetch(tagged(path), { method, headers: auth, data: '{"request_uri":"/x","status":200,"lmgate_id":"1","upstream_host":"api.openai.com"}' });
+        expect(response.status(), method).toBe(404);
+      }
+      await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+    });
+  }
+
+  test('path tricks never reach an upstream other than the prefix provider, and never skip auth', async ({ run, tag, mock }) => {
+    const port = Number(new URL(run.gatewayURL).port);
+    const q = `lmgate_tag=${tag}`;
+    const cases: Array<{ path: string; key: boolean; expect: (status: number) => void; host?: string }> = [
+      { path: `/openai/../anthropic/v1/messages?${q}`, key: false, expect: (s) => expect(s).toBe(403) },
+      { path: `/openai/%2e%2e/anthropic/v1/messages?${q}`, key: false, expect: (s) => expect(s).toBe(403) },
+      { path: `/openai%2F..%2Fanthropic/v1/messages?${q}`, key: false, expect: (s) => expect([403, 404]).toContain(s) },
+      { path: `//openai/v1/chat/completions?${q}`, key: false, expect: (s) => expect([403, 404]).toContain(s) },
+      { path: `/openai/..%2F..%2Fetc/passwd?${q}`, key: false, expect: (s) => expect([400, 403, 404]).toContain(s) },
+      { path: `/openai/v1/..%2f..%2fv1/chat/completions?${q}`, key: true, expect: (s) => expect(s).toBeLessThan(500), host: 'api.openai.com' },
+      { path: `/openai//v1//chat/completions?${q}`, key: true, expect: (s) => expect(s).toBeLessThan(500), host: 'api.openai.com' },
+    ];
+    for (const c of cases) {
+      const raw = await rawRequest(port, [
+        `POST ${c.path} HTTP/1.1`,
+        'Host: gateway',
+        'Content-Length: 0',
+        'Connection: close',
+        ...(c.key ? [`Authorization: Bearer ${KEYS.alpha.key}`] : []),
+      ]);
+      c.expect(statusOf(raw));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    for (const recorded of await mock.requests(tag)) {
+      expect(recorded.host).toBe('api.openai.com');
+      expect(recorded.headers['authorization']).toBe(`Bearer ${KEYS.alpha.key}`);
+    }
+  });
+
+  test('an oversized header gets a 4xx from nginx, no upstream call and no stats line', async ({ request, tagged, tag, mock, stats }) => {
+    const response = await request.post(tagged('/openai/v1/chat/completions'), {
+      headers: { ...auth, 'x-huge': 'a'.repeat(40 * 1024) },
+      data: '{}',
+    });
+    expect(response.status()).toBeGreaterThanOrEqual(400);
+    expect(response.status()).toBeLessThan(500);
+    await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+  });
+
+  test('a body over the size limit gets 413 from nginx, no upstream call and no stats line', async ({ run, tag, mock, stats }) => {
+    const port = Number(new URL(run.gatewayURL).port);
+    const raw = await rawRequest(port, [
+      `POST /openai/v1/chat/completions?lmgate_tag=${tag} HTTP/1.1`,
+      'Host: gateway',
+      `Authorization: Bearer ${KEYS.alpha.key}`,
+      `Content-Length: ${65 * 1024 * 1024}`,
+      'Content-Type: application/json',
+      'Connection: close',
+    ]);
+    expect(statusOf(raw)).toBe(413);
+    await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+  });
+
+  test("garbage posted to the service's /stats from inside the network: it answers, keeps serving, writes no corrupt line", async ({ run, request, stats, tagged, tag }) => {
+    const before = stats.all().length;
+    const out = await nodeInsideNetwork(
+      run,
+      `
+      const bodies = [
+        ['application/json', 'not json at all'],
+        ['application/json', '{"request_uri": 5, "status": "200"}'],
+        ['application/json', '[1,2,3]'],
+        ['application/json', '{"request_uri":"/x","status":200,"lmgate_id":"1","upstream_host":"api.openai.com","body":{"nested":true}}'],
+        ['text/plain', 'plain text'],
+        ['application/json', '{"request_uri":"/x","status":200,"lmgate_id":"1","upstream_host":"api.openai.com","body":"' + 'x'.repeat(80 * 1024 * 1024) + '"}'],
+      ];
+      (async () => {
+        const statuses = [];
+        for (const [type, body] of bodies) {
+          const r = await fetch('http://lmgate:8081/stats', { method: 'POST', headers: { 'content-type': type }, body }).catch((e) => ({ status: 'error ' + e.message }));
+          statuses.push(r.status);
+        }
+        const health = await fetch('http://lmgate:8081/healthz');
+        console.log(JSON.stringify({ statuses, health: health.status }));
+      })();
+      `,
+    );
+    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { statuses: Array<number | string>; health: number };
+    for (const status of result.statuses) expect(typeof status === 'number' && status >= 400 && status < 500, String(status)).toBe(true);
+    expect(result.health).toBe(200);
+    const response = await request.post(tagged('/openai/v1/chat/completions'), { headers: auth, data: '{}' });
+    expect(response.status()).toBe(200);
+    await stats.waitForLines(tag, 1);
+    // Every line of the file is still one whole JSON object.
+    // The faults project runs alone: the one good call is the only new line.
+    expect(stats.all().length).toBe(before + 1);
+    for (const line of stats.text().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  test("the service's port is not reachable from the host; only nginx is published, on 127.0.0.1", async ({ run }) => {
+    const { execFileSync } = await import('node:child_process');
+    const ports = execFileSync('docker', ['ps', '--filter', `label=com.docker.compose.project=${run.project}`, '--format', '{{.Label "com.docker.compose.service"}} {{.Ports}}']).toString();
+    const lines = ports.trim().split('\n');
+    const lmgate = lines.find((l) => l.startsWith('lmgate '));
+    const nginx = lines.find((l) => l.startsWith('nginx '));
+    expect(lmgate).toBeDefined();
+    expect(lmgate).not.toContain('->');
+    expect(nginx).toMatch(/^nginx 127\.0\.0\.1:\d+->8080\/tcp$/);
+    const refused = await fetch('http://127.0.0.1:8081/healthz').then(() => false, () => true);
+    expect(refused).toBe(true);
+  });
+});

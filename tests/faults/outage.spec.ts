@@ -1,0 +1,47 @@
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
+import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../support/stack';
+
+const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
+const CHAT = '/openai/v1/chat/completions';
+
+test.describe.configure({ mode: 'serial' });
+
+test.describe('the LMGate service is down: authorization fails closed', () => {
+  const outages = [
+    { name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] },
+    { name: 'killed with SIGKILL', stop: ['kill', '-s', 'SIGKILL', 'lmgate'] },
+  ];
+
+  for (const outage of outages) {
+    test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
+      const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      await composeRun(run, outage.stop);
+      try {
+        for (const [path, headers] of [
+          [CHAT, { authorization: `Bearer ${KEYS.alpha.key}` }],
+          ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
+          ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }],
+        ] as const) {
+          const started = Date.now();
+          const response = await request.post(tagged(path), { headers, data: '{}', timeout: 15_000 });
+          const took = Date.now() - started;
+          expect(response.status(), path).toBe(403);
+          expect(await response.json()).toEqual(FORBIDDEN);
+          expect(took, `${path} answered after ${took} ms`).toBeLessThan(5_000);
+        }
+        await mock.expectNoRequests(tag);
+      } finally {
+        await composeRun(run, ['start', 'lmgate']);
+        await waitUntilHealthy(run, 'lmgate');
+      }
+      await expect
+        .poll(async () => (await request.post(tagged(`${CHAT}?after=1`), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
+          timeout: 15_000,
+        })
+        .toBe(200);
+      const nginxStartedAfter = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      expect(nginxStartedAfter).toBe(nginxStartedBefore);
+    });
+  }
+});

@@ -1,0 +1,28 @@
+import { mkdirSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
+import { serviceLogs } from '../support/stack';
+
+test.describe.configure({ mode: 'serial' });
+
+const chat = { authorization: `Bearer ${KEYS.alpha.key}` };
+
+test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the buffer and are written once the path is fixed', async ({ run, request, tagged, tag, stats }) => {
+  const aside = `${run.statsFile}.aside-${tag}`;
+  if (existsSync(run.statsFile)) renameSync(run.statsFile, aside);
+  mkdirSync(run.statsFile);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const response = await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers: chat, data: '{}' });
+      expect(response.status()).toBe(200);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+    await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('writing stats failed; records stay buffered');
+  } finally {
+    rmSync(run.statsFile, { recursive: true, force: true });
+    if (existsSync(aside)) renameSync(aside, run.statsFile);
+  }
+  const lines = await stats.waitForLines(tag, 5);
+  expect(lines.every((l) => l.status === 200)).toBe(true);
+});

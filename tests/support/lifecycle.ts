@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import * as compose from 'docker-compose';
+import { makeTestCertificates } from './certs';
+import { allowListCsv, INITIAL_KEYS } from './keys';
+import { E2E_DIR, type RunInfo } from './run-info';
+import { composeCall, composeOptions, containerStatus, downStack, serviceLogs } from './stack';
+
+export const PROJECT_PREFIX = 'lmgate-e2e-';
+export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
+const HEALTH_TIMEOUT_MS = Number(process.env['E2E_HEALTH_TIMEOUT_MS'] ?? 180_000);
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface StackOptions {
+  standalone: boolean;
+  /** Allow-list file content; the suite's fixture keys by default. */
+  allowList?: string;
+  /** Extra variables for compose interpolation (e.g. E2E_STATS_FLUSH_SECONDS). */
+  env?: Record<string, string>;
+  /** Name suffix after the runner's pid, to tell stacks apart. */
+  label?: string;
+}
+
+/**
+ * A run directory (allow-list in, stats out, test CA) and the description of a stack on
+ * free 127.0.0.1 ports under a unique project name. Starts nothing.
+ */
+export async function prepareStack(options: StackOptions): Promise<RunInfo> {
+  const project = `${PROJECT_PREFIX}${process.pid}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
+  const runDir = join(E2E_DIR, project);
+  const dataDir = join(runDir, 'data');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  // The service writes here as its unprivileged container user, whoever owns the checkout.
+  chmodSync(dataDir, 0o777);
+  const allowListFile = join(dataDir, 'allowlist.csv');
+  writeFileSync(allowListFile, options.allowList ?? allowListCsv(INITIAL_KEYS), { mode: 0o644 });
+  makeTestCertificates(join(runDir, 'certs'));
+
+  const [gatewayPort, mockAdminPort] = await Promise.all([freePort(), freePort()]);
+  return {
+    project,
+    runDir,
+    dataDir,
+    statsFile: join(dataDir, 'stats.jsonl'),
+    allowListFile,
+    gatewayURL: `http://127.0.0.1:${gatewayPort}`,
+    mockAdminURL: `http://127.0.0.1:${mockAdminPort}`,
+    composeFiles: E2E_COMPOSE_FILES,
+    composeEnv: {
+      ...options.env,
+      E2E_RUN_DIR: runDir,
+      LMGATE_DATA_DIR: dataDir,
+      LMGATE_PORT: String(gatewayPort),
+      E2E_MOCK_ADMIN_PORT: String(mockAdminPort),
+    },
+    standalone: options.standalone,
+  };
+}
+
+export async function waitForHealth(info: RunInfo, timeoutMs = HEALTH_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const targets = [`${info.gatewayURL}/healthz`, `${info.mockAdminURL}/healthz`];
+  let lastProblem = '';
+  while (Date.now() < deadline) {
+    const results = await Promise.all(
+      targets.map(async (url) => {
+        try {
+          const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+          return response.ok ? null : `${url} answered ${response.status}`;
+        } catch (error) {
+          return `${url}: ${(error as Error).message}`;
+        }
+      }),
+    );
+    const problems = results.filter((r): r is string => r !== null);
+    if (problems.length === 0) return;
+    lastProblem = problems.join('; ');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const [status, logs] = await Promise.all([containerStatus(info), serviceLogs(info)]);
+  throw new Error(
+    `The e2e stack did not become healthy within ${timeoutMs / 1000}s (${lastProblem}).\n` +
+      `Containers:\n${status}\nLogs:\n${logs}\nSet E2E_KEEP_STACK=1 to keep the stack for inspection.`,
+  );
+}
+
+/** `up --build --detach`; Compose itself waits for the health-gated start order. */
+export async function upStack(info: RunInfo): Promise<void> {
+  await composeCall('up', () => compose.upAll({ ...composeOptions(info), commandOptions: ['--build', '--detach'] }));
+}
+
+/** Brings a prepared stack up and waits for health; on failure takes it down and removes its files. */
+export async function startStack(info: RunInfo, keepOnFailure = false): Promise<void> {
+  try {
+    await upStack(info);
+    await waitForHealth(info);
+  } catch (error) {
+    if (!keepOnFailure) await removeStack(info);
+    throw error;
+  }
+}
+
+export async function removeStack(info: RunInfo): Promise<void> {
+  await downStack(info).catch(() => undefined);
+  rmSync(info.runDir, { recursive: true, force: true });
+}
