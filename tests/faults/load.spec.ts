@@ -35,7 +35,9 @@ test(`a burst of ${TOTAL} calls, ${CONCURRENCY} at a time, mixed providers and s
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (Date.now() - started) / 1000;
-  test.info().annotations.push({ type: 'throughput', description: `${TOTAL} calls in ${seconds.toFixed(1)} s (${(TOTAL / seconds).toFixed(0)}/s)` });
+  const throughput = `${TOTAL} calls in ${seconds.toFixed(1)} s (${(TOTAL / seconds).toFixed(0)}/s)`;
+  test.info().annotations.push({ type: 'throughput', description: throughput });
+  console.log(`[load] ${throughput}`);
   expect(failures.slice(0, 20), `${failures.length} failed calls`).toEqual([]);
 
   const lines = await stats.waitForLines(tag, TOTAL, 60_000);
