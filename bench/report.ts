@@ -32,7 +32,7 @@ export function renderHtml(results: BenchResults): string {
 <p>${escape(results.startedAt)} · ${results.machine.cpus} CPUs · Node ${escape(results.machine.node)} · ${results.settings.runs} runs × ${results.settings.requests} requests, ${results.settings.connections} connections; medians shown.</p>
 <h2>Throughput (requests/s, higher is better)</h2>
 <svg width="${width}" height="${height}" role="img" aria-label="requests per second by configuration">${bars}</svg>
-<p><strong>Gateway / plain proxy: ${results.ratios.gatewayOverPlain.toFixed(2)}×</strong> (SSE: ${results.ratios.sseOverPlain.toFixed(2)}×).
+<p><strong>Gateway / plain proxy: ${results.ratios.gatewayOverPlain.toFixed(2)}×</strong> (SSE: ${results.ratios.sseOverPlain.toFixed(2)}× of the plain proxy, ${results.ratios.sseOverPlainSse.toFixed(2)}× of the plain proxy streaming the same replies).
 Unloaded p50 (one connection): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms —
 <strong>added ${results.ratios.addedUnloadedP50Ms.toFixed(3)} ms</strong>.</p>
 <table><thead><tr><th>configuration</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>errors</th><th>stats lines / 2xx</th></tr></thead>

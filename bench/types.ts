@@ -24,5 +24,5 @@ export interface BenchResults {
   configs: ConfigResult[];
   /** Median p50 in milliseconds with one connection. */
   unloaded: { plain: number; gateway: number };
-  ratios: { gatewayOverPlain: number; sseOverPlain: number; addedUnloadedP50Ms: number };
+  ratios: { gatewayOverPlain: number; sseOverPlain: number; sseOverPlainSse: number; addedUnloadedP50Ms: number };
 }

@@ -1,12 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test, expect } from '../fixtures';
-import { allowListCsv, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
+import { allowListCsv, AUTH_CACHE_SECONDS, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 test.describe.configure({ mode: 'serial' });
 
 const NEW_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d', owner: 'team-new' };
 // The e2e overlay polls every second; allow for the poll plus a slow machine.
 const RELOAD_WITHIN_MS = 8_000;
+const POLL_SECONDS = 1;
 
 /** Rewrites the allow-list in place, as an operator's editor would. */
 function writeAllowList(path: string, text: string): void {
@@ -39,6 +40,27 @@ test.describe('allow-list hot reload', () => {
     expect(await status(request, tagged('/openai/v1/chat/completions?step=other'), KEYS.alpha.key)).toBe(200);
     writeAllowList(run.allowListFile, original);
     await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+  });
+
+  test('a removed key stops working within the poll interval plus the auth cache lifetime, even under steady use', async ({ request, run, tagged }) => {
+    writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+    // Keep the cached decision warm, then remove the key.
+    for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=warm'), NEW_KEY.key)).toBe(200);
+    writeAllowList(run.allowListFile, original);
+    const removedAt = Date.now();
+    let refusedAt = 0;
+    while (Date.now() - removedAt < 15_000) {
+      if ((await status(request, tagged('/openai/v1/chat/completions?step=after'), NEW_KEY.key)) === 403) {
+        refusedAt = Date.now();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(refusedAt, 'the removed key was never refused').toBeGreaterThan(0);
+    // Poll interval + cache lifetime, and a second for a busy machine.
+    expect(refusedAt - removedAt).toBeLessThan((POLL_SECONDS + AUTH_CACHE_SECONDS + 1) * 1000);
+    for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=stays-refused'), NEW_KEY.key)).toBe(403);
   });
 
   test('a broken file keeps the previous list', async ({ request, run, tagged }) => {

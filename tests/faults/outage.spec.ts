@@ -1,5 +1,5 @@
 import { test, expect } from '../fixtures';
-import { KEYS } from '../support/keys';
+import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
 import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../support/stack';
 
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
@@ -18,6 +18,16 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
       const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
       await composeRun(run, outage.stop);
       try {
+        // nginx may still hold a decision for this key from before the outage: no longer
+        // than the auth cache lifetime.
+        const stoppedAt = Date.now();
+        await expect
+          .poll(async () => (await request.post(`${CHAT}?lmgate_tag=${tag}-drain`, { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
+            timeout: 10_000,
+            intervals: [100],
+          })
+          .toBe(403);
+        expect(Date.now() - stoppedAt).toBeLessThan((AUTH_CACHE_SECONDS + 1.5) * 1000);
         for (const [path, headers] of [
           [CHAT, { authorization: `Bearer ${KEYS.alpha.key}` }],
           ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
