@@ -1,19 +1,3 @@
-// Bundles the service into one ESM file that runs with plain `node` and no node_modules:
-// the container image copies only dist/.
-import { build } from 'esbuild';
+import { bundle } from '../scripts/bundle.mjs';
 
-await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/lmgate.mjs',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  sourcemap: true,
-  legalComments: 'none',
-  // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __lmgateCreateRequire } from 'node:module'; const require = __lmgateCreateRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+await bundle('src/main.ts', 'dist/lmgate.mjs');

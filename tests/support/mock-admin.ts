@@ -1,24 +1,8 @@
 import { expect } from '@playwright/test';
+import type { RequestRecord } from '../../mock-upstream/src/recorder';
 
-/** One request as the mock provider received it. */
-export interface RecordedRequest {
-  seq: number;
-  id: string;
-  receivedAt: string;
-  method: string;
-  url: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  rawHeaders: string[];
-  bodyBase64: string;
-  bodyText: string;
-  bodyLength: number;
-  sni: string | null;
-  host: string | null;
-  tag: string | null;
-  response?: { status: number; headers: Record<string, string>; bodyLength: number; bodySha256: string };
-}
+/** One request as the mock provider received it (the mock's own record type). */
+export type RecordedRequest = RequestRecord;
 
 export class MockAdmin {
   constructor(private readonly baseURL: string) {}

@@ -1,19 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { expect } from '@playwright/test';
+import type { StatsRecord } from '../../lmgate/src/records';
 
-/** A line of the stats file (spec §5). */
-export interface StatsLine {
-  timestamp: string;
-  lmgate_id: string;
-  provider: string;
-  endpoint: string;
-  model: string | null;
-  status: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  masked_key: string | null;
-  error_type: string | null;
-}
+/** A line of the stats file (spec §5), as the service writes it. */
+export type StatsLine = StatsRecord;
 
 export function tagOfEndpoint(endpoint: string): string | null {
   const query = endpoint.split('?')[1];
