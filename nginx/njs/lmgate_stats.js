@@ -17,8 +17,6 @@ var BATCH_MAX_CHARS = 8 * 1024 * 1024;
 // Below the js_periodic interval: a run still busy at the next tick would be cut off.
 var DELIVERY_BUDGET_MS = 600;
 
-var crypto = require('crypto');
-
 // njs gives each request its own VM, so this state belongs to one response.
 var captured = [];
 var capturedBytes = 0;
@@ -142,12 +140,4 @@ async function deliver() {
     }
 }
 
-// The auth cache key: a digest of the two headers the service reads the key from, so that
-// equal decisions are shared only by requests that carry the very same key headers.
-function authCacheKey(r) {
-    var authorization = r.headersIn['Authorization'] || '';
-    var apiKey = r.headersIn['x-api-key'] || '';
-    return crypto.createHash('sha256').update(authorization + '\n' + apiKey).digest('hex');
-}
-
-export default { capture: capture, enqueue: enqueue, deliver: deliver, authCacheKey: authCacheKey };
+export default { capture: capture, enqueue: enqueue, deliver: deliver };
