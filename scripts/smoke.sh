@@ -14,7 +14,14 @@ project="lmgate-smoke-$$"
 data_dir=$(mktemp -d /tmp/lmgate-smoke.XXXXXX)
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 key="sk-smoke-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-compose=(docker compose -p "$project" -f docker-compose.yaml -f docker-compose.smoke.yaml)
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif command -v docker-compose >/dev/null; then
+  compose=(docker-compose)
+else
+  fail "neither 'docker compose' nor 'docker-compose' works; run scripts/setup-host.sh"
+fi
+compose+=(-p "$project" -f docker-compose.yaml -f docker-compose.smoke.yaml)
 export LMGATE_DATA_DIR="$data_dir" LMGATE_PORT="$port"
 
 cleanup() {
@@ -27,9 +34,10 @@ printf 'id,api_key,owner,added\n7,%s,smoke,2026-01-01\n' "$key" >"$data_dir/allo
 # The service runs unprivileged: it must be able to write its stats file here.
 chmod 0777 "$data_dir"
 
-[ -f lmgate/dist/lmgate.mjs ] || npm run build >/dev/null
+# The image copies the host-built bundle: build it from the sources as they are now.
+npm run build >/dev/null
 start=$SECONDS
-"${compose[@]}" up -d --build --wait >/dev/null 2>&1 || {
+"${compose[@]}" up -d --build >/dev/null 2>&1 || {
   "${compose[@]}" ps -a
   "${compose[@]}" logs --tail 40
   fail "the stack did not become healthy"
@@ -63,6 +71,15 @@ check "allowed key passes auth, provider unreachable: 502" "502" \
 check "allowed x-api-key passes auth: 502" "502" \
   "$(status_of -X POST -H "x-api-key: $key" "$base/anthropic/v1/messages" -d '{}')"
 check "unknown route: 404" "404" "$(status_of "$base/v1/chat/completions")"
+# The refused-connection call above was proxied (it passed auth): it has its stats line.
+stats_502=""
+for _ in $(seq 1 40); do
+  stats_502=$(grep -c '"status":502' "$data_dir/stats.jsonl" 2>/dev/null || true)
+  [ "${stats_502:-0}" -ge 2 ] && break
+  sleep 0.5
+done
+check "the two 502 calls have stats lines with error_type http_502" "2" \
+  "$(grep '"status":502' "$data_dir/stats.jsonl" 2>/dev/null | grep -c '"error_type":"http_502"' || true)"
 check "service /auth not routed: 404" "404" "$(status_of -H "Authorization: Bearer $key" "$base/auth")"
 check "service /stats not routed: 404" "404" "$(status_of -X POST "$base/stats" -d '{}')"
 service_ports=$(docker ps --filter "label=com.docker.compose.project=$project" \

@@ -94,7 +94,7 @@ test.describe('routing', () => {
     expect(recorded!.headers['accept-encoding']).toBe('identity');
   });
 
-  for (const path of ['/v1/chat/completions', '/azure/openai/deployments/x/chat/completions', '/mistral/v1/chat/completions', '/openaiX/v1/chat/completions', '/']) {
+  for (const path of ['/v1/chat/completions', '/azure/openai/deployments/x/chat/completions', '/mistral/v1/chat/completions', '/openaiX/v1/chat/completions', '/openai', '/anthropic', '/google', '/']) {
     test(`unknown route ${path} → 404 JSON, reaches nothing, even with a valid key`, async ({ request, tagged, tag, mock, stats }) => {
       const response = await request.post(tagged(path), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' });
       expect(response.status()).toBe(404);

@@ -223,6 +223,18 @@ test.describe('stats records', () => {
     });
   }
 
+  test('a key passed in the query string (?key=, as Vertex AI allows) is masked in the recorded endpoint', async ({ request, tagged, tag, stats, mock }) => {
+    const path = tagged(`${GOOGLE_MODEL_PATH}:generateContent?key=${KEYS.gamma.key}`);
+    const response = await request.post(path, { headers: bearer(KEYS.gamma), data: { contents: [] } });
+    expect(response.status()).toBe(200);
+    // The provider still gets the query as sent.
+    const [recorded] = await mock.waitForRequests(tag);
+    expect(new URLSearchParams(recorded!.query).get('key')).toBe(KEYS.gamma.key);
+    const [line] = await stats.waitForLines(tag);
+    expect(line!.endpoint).toContain('key=***');
+    expect(line!.endpoint).not.toContain(KEYS.gamma.key);
+  });
+
   test('no full API key appears anywhere in the stats file', async ({ request, tagged, tag, stats }) => {
     await request.post(tagged('/openai/v1/chat/completions'), { headers: bearer(KEYS.alpha), data: { model: 'gpt-4o-mini', messages: [] } });
     await request.post(tagged('/anthropic/v1/messages'), { headers: anthropicHeaders(KEYS.beta), data: { model: 'claude', max_tokens: 8, messages: [] } });

@@ -61,9 +61,12 @@ function integer(min: number, max: number): Validator {
   };
 }
 
-function positiveNumber(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new Error('must be a number greater than 0');
+// Timers take at most 2^31-1 ms; a day is far beyond any sensible interval anyway.
+const MAX_INTERVAL_SECONDS = 86_400;
+
+function interval(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_INTERVAL_SECONDS) {
+    throw new Error(`must be a number of seconds greater than 0 and at most ${MAX_INTERVAL_SECONDS}`);
   }
   return value;
 }
@@ -82,10 +85,10 @@ function logLevel(value: unknown): LogLevel {
 
 const SCHEMA: Record<string, Record<string, Validator>> = {
   server: { host: nonEmptyString, port: integer(1, 65535), body_limit_bytes: integer(1024, 2 ** 31) },
-  auth: { allowlist_path: nonEmptyString, poll_interval_seconds: positiveNumber },
+  auth: { allowlist_path: nonEmptyString, poll_interval_seconds: interval },
   stats: {
     output_path: nonEmptyString,
-    flush_interval_seconds: positiveNumber,
+    flush_interval_seconds: interval,
     max_buffered_records: integer(1, 10_000_000),
     rotate_bytes: integer(1, Number.MAX_SAFE_INTEGER),
   },

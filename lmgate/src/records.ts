@@ -60,6 +60,11 @@ function requestTime(timestamp: StatsPayload['timestamp'], now: Date): string {
   return Number.isNaN(date.getTime()) ? now.toISOString() : date.toISOString();
 }
 
+/** Vertex AI also takes the key as `?key=…`: the recorded endpoint never holds it. */
+export function endpointWithoutKey(requestUri: string): string {
+  return requestUri.replace(/([?&])key=[^&#]*/g, '$1key=***');
+}
+
 function maskedKeyOf(payload: StatsPayload): string | null {
   const key = keyFromHeaderValues(payload.authorization, payload.x_api_key);
   if (key !== null) return maskKey(key);
@@ -79,7 +84,7 @@ export function buildStatsRecord(payload: StatsPayload, now: Date = new Date()):
     timestamp: requestTime(payload.timestamp, now),
     lmgate_id: payload.lmgate_id,
     provider,
-    endpoint: payload.request_uri,
+    endpoint: endpointWithoutKey(payload.request_uri),
     model: usage.model,
     status: payload.status,
     // A body cut at the capture cap may end before its final usage figures: report none.

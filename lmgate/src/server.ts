@@ -59,7 +59,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       for (const payload of payloads) {
         if (payload.request_id && recentIds.has(payload.request_id)) continue;
         if (!options.stats.write(buildStatsRecord(payload, now))) continue;
-        // Remembered only once written: a record dropped on a full buffer may come again.
         if (payload.request_id) recentIds.add(payload.request_id);
         accepted++;
       }

@@ -147,6 +147,15 @@ describe('loadConfig: validation', () => {
     }
   });
 
+  it('rejects intervals beyond a day, which timers would cut to a millisecond', () => {
+    expectConfigError({ env: { LMGATE_STATS__FLUSH_INTERVAL_SECONDS: '3000000' } }, 'stats.flush_interval_seconds', 'LMGATE_STATS__FLUSH_INTERVAL_SECONDS');
+    expectConfigError({ env: { LMGATE_AUTH__POLL_INTERVAL_SECONDS: '86401' } }, 'auth.poll_interval_seconds');
+  });
+
+  it('keeps the spelling of text values set by a variable', () => {
+    expect(loadConfig({ env: { LMGATE_STATS__OUTPUT_PATH: '007' }, cwd: '/nonexistent' }).config.stats.output_path).toBe('007');
+  });
+
   it('accepts the edge ports 1 and 65535', () => {
     expect(load({ env: { LMGATE_SERVER__PORT: '1' } }).config.server.port).toBe(1);
     expect(load({ env: { LMGATE_SERVER__PORT: '65535' } }).config.server.port).toBe(65535);

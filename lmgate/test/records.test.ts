@@ -29,6 +29,12 @@ function payload(overrides: Partial<StatsPayload> = {}): StatsPayload {
 }
 
 describe('buildStatsRecord', () => {
+  it('never records a key passed as ?key= in the endpoint (Vertex AI accepts one)', () => {
+    const record = buildStatsRecord(payload({ request_uri: '/google/v1/x:generateContent?key=AIzaSyFULLKEY123456&alt=sse' }), NOW);
+    expect(record.endpoint).toBe('/google/v1/x:generateContent?key=***&alt=sse');
+    expect(JSON.stringify(record)).not.toContain('AIzaSyFULLKEY123456');
+  });
+
   it('has exactly the fields of the stats line', () => {
     expect(Object.keys(buildStatsRecord(payload(), NOW)).sort()).toEqual(
       ['endpoint', 'error_type', 'input_tokens', 'lmgate_id', 'masked_key', 'model', 'output_tokens', 'provider', 'status', 'timestamp'].sort(),

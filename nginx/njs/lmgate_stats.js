@@ -12,10 +12,11 @@
 
 var CAPTURE_CAP = 2 * 1024 * 1024;
 var STATS_URL = 'http://127.0.0.1:8082/stats';
-var BATCH_MAX_RECORDS = 1000;
+var BATCH_MAX_RECORDS = 5000;
 var BATCH_MAX_CHARS = 8 * 1024 * 1024;
-// Below the js_periodic interval: a run still busy at the next tick would be cut off.
-var DELIVERY_BUDGET_MS = 600;
+// No new batch after this; with js_fetch_timeout (500 ms) a run ends before the next
+// js_periodic tick (1 s), which would cut it off.
+var DELIVERY_BUDGET_MS = 300;
 
 // njs gives each request its own VM, so this state belongs to one response.
 var captured = [];

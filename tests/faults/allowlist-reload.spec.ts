@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test, expect } from '../fixtures';
-import { allowListCsv, AUTH_CACHE_SECONDS, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
+import { allowListCsv, AUTH_CACHE_SECONDS, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 test.describe.configure({ mode: 'serial' });
 
-const NEW_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d', owner: 'team-new' };
+const NEW_KEY: TestKey = HOT_RELOAD_KEY;
 // The e2e overlay polls every second; allow for the poll plus a slow machine.
 const RELOAD_WITHIN_MS = 8_000;
 const POLL_SECONDS = 1;
@@ -80,7 +81,13 @@ test.describe('allow-list hot reload', () => {
     let writing = true;
     const traffic = (async () => {
       while (writing) {
-        const batch = await Promise.all(Array.from({ length: 8 }, () => status(request, tagged('/openai/v1/chat/completions'), KEYS.alpha.key)));
+        // A unique x-api-key beside the Bearer changes no decision but misses nginx's auth
+        // cache, so every call asks the service while it swaps lists.
+        const batch = await Promise.all(
+          Array.from({ length: 8 }, async () =>
+            (await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'x-api-key': `nocache-${randomUUID()}` }, data: '{}' })).status(),
+          ),
+        );
         calls += batch.length;
         refused += batch.filter((s) => s !== 200).length;
       }

@@ -16,7 +16,6 @@ test('startup order, negative: with a broken allow-list the service never become
       (error: Error) => error,
     );
     expect(failure, 'docker compose up must fail').not.toBeNull();
-    expect(failure!.message).toMatch(/lmgate/);
     const logs = await serviceLogs(info, ['lmgate']);
     expect(logs).toContain('allow-list /data/allowlist.csv lacks column(s) added');
     const ps = await compose.ps({ ...composeOptions(info), commandOptions: ['--all', '--format', 'json'] }).catch((e: { out?: string }) => ({ out: e.out ?? '' }));

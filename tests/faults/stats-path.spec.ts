@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
-import { serviceLogs } from '../support/stack';
+import { composeRun, serviceLogs } from '../support/stack';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -20,8 +20,14 @@ test('stats file unwritable (a directory in its place): calls stay prompt and un
     }
     await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('writing stats failed; records stay buffered');
   } finally {
-    rmSync(run.statsFile, { recursive: true, force: true });
-    if (existsSync(aside)) renameSync(aside, run.statsFile);
+    // Frozen while the file is swapped back, so no flush lands between the two steps.
+    await composeRun(run, ['pause', 'lmgate']);
+    try {
+      rmSync(run.statsFile, { recursive: true, force: true });
+      if (existsSync(aside)) renameSync(aside, run.statsFile);
+    } finally {
+      await composeRun(run, ['unpause', 'lmgate']);
+    }
   }
   const lines = await stats.waitForLines(tag, 5);
   expect(lines.every((l) => l.status === 200)).toBe(true);

@@ -14,6 +14,9 @@ export const KEYS = {
 /** How long nginx reuses an auth decision (proxy_cache_valid in nginx.conf). */
 export const AUTH_CACHE_SECONDS = 2;
 
+/** Added to and removed from the allow-list by the hot-reload tests. */
+export const HOT_RELOAD_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d', owner: 'team-new' };
+
 /** A well-formed key that is on no list. */
 export const UNKNOWN_KEY = 'sk-e2e-unknown-1234567890abcdef1234567890abcdef';
 

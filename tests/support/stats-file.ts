@@ -18,7 +18,10 @@ export class StatsFile {
   }
 
   all(): StatsLine[] {
-    return this.text()
+    // The service may be half-way through appending: only whole lines count.
+    const text = this.text();
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line) as StatsLine);
@@ -33,7 +36,8 @@ export class StatsFile {
     await expect
       .poll(() => this.lines(tag).length, { timeout, message: `stats lines tagged ${tag}` })
       .toBeGreaterThanOrEqual(count);
-    await new Promise((r) => setTimeout(r, 300));
+    // A doubled record would come a delivery tick (1 s) and a flush later: wait that out.
+    await new Promise((r) => setTimeout(r, 1_300));
     const lines = this.lines(tag);
     expect(lines, `exactly ${count} stats line(s) tagged ${tag}`).toHaveLength(count);
     return lines;
