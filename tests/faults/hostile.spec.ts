@@ -36,14 +36,16 @@ test.describe('hostile and odd input', () => {
   test('path tricks never reach an upstream other than the prefix provider, and never skip auth', async ({ run, tag, mock }) => {
     const port = Number(new URL(run.gatewayURL).port);
     const q = `lmgate_tag=${tag}`;
-    const cases: Array<{ path: string; key: boolean; expect: (status: number) => void; host?: string }> = [
+    const cases: Array<{ path: string; key: boolean; expect: (status: number) => void }> = [
       { path: `/openai/../anthropic/v1/messages?${q}`, key: false, expect: (s) => expect(s).toBe(403) },
       { path: `/openai/%2e%2e/anthropic/v1/messages?${q}`, key: false, expect: (s) => expect(s).toBe(403) },
       { path: `/openai%2F..%2Fanthropic/v1/messages?${q}`, key: false, expect: (s) => expect([403, 404]).toContain(s) },
       { path: `//openai/v1/chat/completions?${q}`, key: false, expect: (s) => expect([403, 404]).toContain(s) },
       { path: `/openai/..%2F..%2Fetc/passwd?${q}`, key: false, expect: (s) => expect([400, 403, 404]).toContain(s) },
-      { path: `/openai/v1/..%2f..%2fv1/chat/completions?${q}`, key: true, expect: (s) => expect(s).toBeLessThan(500), host: 'api.openai.com' },
-      { path: `/openai//v1//chat/completions?${q}`, key: true, expect: (s) => expect(s).toBeLessThan(500), host: 'api.openai.com' },
+      // nginx decodes and resolves the dots: this climbs out of /openai/ and matches nothing.
+      { path: `/openai/v1/..%2f..%2fv1/chat/completions?${q}`, key: true, expect: (s) => expect(s).toBe(404) },
+      // Slashes merged, passed to OpenAI, whose (mock's) own 400 answers the empty body.
+      { path: `/openai//v1//chat/completions?${q}`, key: true, expect: (s) => expect(s).toBe(400) },
     ];
     for (const c of cases) {
       const raw = await rawRequest(port, [
@@ -55,11 +57,11 @@ test.describe('hostile and odd input', () => {
       ]);
       c.expect(statusOf(raw));
     }
-    // Only the two calls with a key arrived, both at OpenAI.
-    const arrived = await mock.waitForRequests(tag, 2);
+    // Only the call with a key that stays under /openai/ arrived, at OpenAI.
+    const arrived = await mock.waitForRequests(tag, 1);
     await new Promise((r) => setTimeout(r, 500));
-    expect(await mock.requests(tag)).toHaveLength(arrived.length);
-    expect(arrived).toHaveLength(2);
+    expect(await mock.requests(tag)).toHaveLength(1);
+    expect(arrived[0]!.path).toBe('/v1/chat/completions');
     for (const recorded of arrived) {
       expect(recorded.host).toBe('api.openai.com');
       expect(recorded.headers['authorization']).toBe(`Bearer ${KEYS.alpha.key}`);
@@ -102,7 +104,7 @@ test.describe('hostile and odd input', () => {
         ['wrong types', 'application/json', '{"request_uri": 5, "status": "200"}', [400]],
         ['array of numbers', 'application/json', '[1,2,3]', [400]],
         ['object as body', 'application/json', record({ body: { nested: true } }), [400]],
-        ['plain text', 'text/plain', 'plain text', [415]],
+        ['plain text', 'text/plain', 'plain text', [400, 415]],
         ['binary junk', 'application/json', String.fromCharCode(...Array.from({ length: 512 }, (_, i) => i % 256)), [400]],
         ['huge, over the limit', 'application/json', record({ body: 'x'.repeat(40 * 1024 * 1024) }), [413, 'closed']],
         ['large but allowed, not JSON inside', 'application/json', record({ body: 'y'.repeat(4 * 1024 * 1024) }), [202]],
