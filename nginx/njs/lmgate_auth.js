@@ -1,12 +1,67 @@
-// Auth decision cache key for nginx.conf (njs 0.8).
+// Auth decisions for nginx.conf's auth_request (njs 0.8).
+//
+// check (js_content of the auth_request location): answers from the lmgate_auth_decisions
+//        zone when it holds a decision for exactly these key headers, else asks the service
+//        (GET /auth through the /_lmgate_auth_service location) and keeps its answer there.
+//        The zone's own timeout (nginx.conf) is the decisions' lifetime. Only the service's
+//        200 and 403 are kept; anything else is a refusal that is not kept, so the next
+//        call asks again.
 import crypto from 'crypto';
 
-// A digest of the two headers the service reads the key from: a cached decision is shared
-// only by requests that carry the very same key headers, and no key is written to disk.
-function cacheKey(r) {
+var ALLOW_PREFIX = 'allow:';
+var DENY = 'deny';
+
+// A digest of the two headers the service reads the key from: a kept decision is shared
+// only by requests that carry the very same key headers, and no key is kept in memory.
+function decisionKey(r) {
     var authorization = r.headersIn['Authorization'] || '';
     var apiKey = r.headersIn['x-api-key'] || '';
     return crypto.createHash('sha256').update(authorization + '\n' + apiKey).digest('hex');
 }
 
-export default { cacheKey: cacheKey };
+function answer(r, decision) {
+    if (decision.indexOf(ALLOW_PREFIX) === 0) {
+        r.headersOut['X-LMGate-ID'] = decision.slice(ALLOW_PREFIX.length);
+        r.return(200);
+    } else {
+        r.return(403);
+    }
+}
+
+function keep(key, decision) {
+    try {
+        ngx.shared.lmgate_auth_decisions.set(key, decision);
+    } catch (e) {
+        // A full zone only costs the next call a question to the service.
+    }
+}
+
+async function check(r) {
+    var key = decisionKey(r);
+    var kept = ngx.shared.lmgate_auth_decisions.get(key);
+    if (kept !== undefined) {
+        answer(r, kept);
+        return;
+    }
+    var reply;
+    try {
+        reply = await r.subrequest('/_lmgate_auth_service');
+    } catch (e) {
+        ngx.log(ngx.ERR, 'lmgate auth: no answer from the service: ' + e.message);
+        r.return(403);
+        return;
+    }
+    var id = reply.headersOut['X-LMGate-ID'];
+    if (reply.status === 200 && id) {
+        keep(key, ALLOW_PREFIX + id);
+        answer(r, ALLOW_PREFIX + id);
+    } else if (reply.status === 403) {
+        keep(key, DENY);
+        r.return(403);
+    } else {
+        // Fail closed, and ask again next time: a service that is down, slow or failing.
+        r.return(403);
+    }
+}
+
+export default { check: check };
