@@ -1,3 +1,4 @@
+import type { CpuSample } from './cpu';
 import type { BenchResults } from './types';
 
 function escape(text: string): string {
@@ -24,6 +25,14 @@ export function renderHtml(results: BenchResults): string {
       `<td>${c.runs.reduce((n, r) => n + r.errors, 0)}</td><td>${c.statsLines === null ? '—' : `${c.statsLines} / ${c.runs.reduce((n, r) => n + r.ok, 0)}`}</td></tr>`)
     .join('\n');
   const height = results.configs.length * (barHeight + 10);
+  const cpuRow = (label: string, c: CpuSample) =>
+    `<tr><td>${label}</td><td>${(c.nginx + c['plain-proxy']).toFixed(0)}</td><td>${c.lmgate.toFixed(0)}</td><td>${c['mock-upstream'].toFixed(0)}</td>` +
+    `<td>${(c.nginx + c['plain-proxy'] + c.lmgate + c['mock-upstream']).toFixed(0)}</td></tr>`;
+  const cpu = results.cpuPerCall
+    ? `<h2>CPU per call by container (µs; cgroup figures, idle use taken out)</h2>
+<table><thead><tr><th>configuration</th><th>nginx</th><th>service</th><th>mock</th><th>total</th></tr></thead>
+<tbody>${cpuRow('(2) plain nginx proxy', results.cpuPerCall.plain)}${cpuRow('(3) gateway', results.cpuPerCall.gateway)}</tbody></table>`
+    : '';
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>LMGate benchmark ${escape(results.startedAt)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:52rem}td,th{padding:.25rem .75rem;text-align:right}td:first-child,th:first-child{text-align:left}svg text{font-size:13px}</style>
@@ -37,6 +46,7 @@ Unloaded p50 (one connection): plain proxy ${results.unloaded.plain.toFixed(3)} 
 <strong>added ${results.ratios.addedUnloadedP50Ms.toFixed(3)} ms</strong>.</p>
 <table><thead><tr><th>configuration</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>errors</th><th>stats lines / 2xx</th></tr></thead>
 <tbody>${rows}</tbody></table>
+${cpu}
 </body></html>
 `;
 }

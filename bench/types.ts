@@ -17,12 +17,23 @@ export interface ConfigResult {
   statsLines: number | null;
 }
 
+import type { CpuSample } from './cpu';
+
 export interface BenchResults {
   startedAt: string;
   machine: { cpus: number; node: string };
-  settings: { runs: number; requests: number; connections: number; unloadedRequests: number };
+  settings: { runs: number; requests: number; connections: number; unloadedPairs: number };
   configs: ConfigResult[];
-  /** Median p50 in milliseconds with one connection. */
+  /** Median over the runs of the p50 in milliseconds with one connection. */
   unloaded: { plain: number; gateway: number };
-  ratios: { gatewayOverPlain: number; sseOverPlain: number; sseOverPlainSse: number; addedUnloadedP50Ms: number };
+  ratios: {
+    gatewayOverPlain: number;
+    sseOverPlain: number;
+    sseOverPlainSse: number;
+    /** (3)/(2) of each round: the two ran back to back. */
+    gatewayOverPlainByRun: number[];
+    addedUnloadedP50Ms: number;
+  };
+  /** Microseconds of CPU per call by container for (2) and (3); null where cgroups cannot be read. */
+  cpuPerCall: { plain: CpuSample; gateway: CpuSample; statsLines: number; ok: number } | null;
 }

@@ -31,6 +31,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Name suffix after the runner's pid, to tell stacks apart. */
   label?: string;
+  /** Project name prefix; stacks under PROJECT_PREFIX are removed by the suite once their runner is gone. */
+  prefix?: string;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface StackOptions {
  * free 127.0.0.1 ports under a unique project name. Starts nothing.
  */
 export async function prepareStack(options: StackOptions): Promise<RunInfo> {
-  const project = `${PROJECT_PREFIX}${process.pid}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
+  const project = `${options.prefix ?? PROJECT_PREFIX}${process.pid}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
   const runDir = join(E2E_DIR, project);
   const dataDir = join(runDir, 'data');
   rmSync(runDir, { recursive: true, force: true });

@@ -1,0 +1,57 @@
+/**
+ * CPU time used by each container of the bench stack, from its cgroup: where a call's cost
+ * goes (nginx, the service, the mock), independent of how busy the rest of the machine is.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+export const CPU_SERVICES = ['nginx', 'plain-proxy', 'lmgate', 'mock-upstream'] as const;
+export type CpuService = (typeof CPU_SERVICES)[number];
+export type CpuSample = Record<CpuService, number>;
+
+/** cgroup v1 (cpuacct, nanoseconds) or v2 (cpu.stat usage_usec), cgroupfs or systemd driver. */
+function usageReader(containerId: string): (() => number) | null {
+  const v1 = `/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.usage`;
+  if (existsSync(v1)) return () => Number(readFileSync(v1, 'utf8')) / 1000;
+  for (const dir of [`/sys/fs/cgroup/docker/${containerId}`, `/sys/fs/cgroup/system.slice/docker-${containerId}.scope`]) {
+    const stat = `${dir}/cpu.stat`;
+    if (existsSync(stat)) {
+      return () => {
+        const line = readFileSync(stat, 'utf8').split('\n').find((l) => l.startsWith('usage_usec '));
+        return Number(line?.split(' ')[1] ?? NaN);
+      };
+    }
+  }
+  return null;
+}
+
+export class ContainerCpu {
+  private constructor(private readonly readers: Record<CpuService, () => number>) {}
+
+  /** null when a container's cgroup cannot be read here (then the breakdown is left out). */
+  static open(project: string): ContainerCpu | null {
+    const readers: Partial<Record<CpuService, () => number>> = {};
+    for (const service of CPU_SERVICES) {
+      const id = execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`])
+        .toString()
+        .trim()
+        .split('\n')[0];
+      const reader = id ? usageReader(id) : null;
+      if (!reader) return null;
+      readers[service] = reader;
+    }
+    return new ContainerCpu(readers as Record<CpuService, () => number>);
+  }
+
+  /** Microseconds of CPU each container has used since it started. */
+  sample(): CpuSample {
+    return Object.fromEntries(CPU_SERVICES.map((s) => [s, this.readers[s]()])) as CpuSample;
+  }
+}
+
+/** (after - before - idle rate x seconds) / calls, per container, in microseconds. */
+export function perCall(before: CpuSample, after: CpuSample, idlePerSecond: CpuSample, seconds: number, calls: number): CpuSample {
+  return Object.fromEntries(
+    CPU_SERVICES.map((s) => [s, Math.max(0, after[s] - before[s] - idlePerSecond[s] * seconds) / calls]),
+  ) as CpuSample;
+}
