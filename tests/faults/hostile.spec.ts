@@ -23,7 +23,7 @@ function rawRequest(port: number, lines: string[]): Promise<string> {
 const statusOf = (raw: string) => Number(raw.split(' ')[1]);
 
 test.describe('hostile and odd input', () => {
-  for (const path of ['/_lmgate_auth', '/_stats', '/auth', '/stats', '/_lmgate_auth?x=1', '/openai/../_lmgate_auth']) {
+  for (const path of ['/_lmgate_auth', '/_lmgate_auth_service', '/_stats', '/auth', '/stats', '/_lmgate_auth?x=1', '/openai/../_lmgate_auth']) {
     test(`internal location ${path} requested directly: 404, no upstream, no stats`, async ({ request, tagged, tag, mock, stats }) => {
       for (const method of ['GET', 'POST'] as const) {
         const response = await request.fetch(tagged(path), { method, headers: auth, data: '{"request_uri":"/x","status":200,"lmgate_id":"1","upstream_host":"api.openai.com"}' });
