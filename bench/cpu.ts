@@ -49,6 +49,17 @@ export class ContainerCpu {
   }
 }
 
+/** What each container used per second between two samples. */
+export function ratePerSecond(before: CpuSample, after: CpuSample, seconds: number): CpuSample {
+  return Object.fromEntries(CPU_SERVICES.map((s) => [s, (after[s] - before[s]) / seconds])) as CpuSample;
+}
+
+/** nginx's column: the gateway's or the plain proxy's, whichever served the calls. */
+export const nginxOf = (c: CpuSample) => c.nginx + c['plain-proxy'];
+/** What the gateway itself adds to proxying: nginx and the service. */
+export const ownOf = (c: CpuSample) => nginxOf(c) + c.lmgate;
+export const totalOf = (c: CpuSample) => ownOf(c) + c['mock-upstream'];
+
 /** (after - before - idle rate x seconds) / calls, per container, in microseconds. */
 export function perCall(before: CpuSample, after: CpuSample, idlePerSecond: CpuSample, seconds: number, calls: number): CpuSample {
   return Object.fromEntries(

@@ -1,4 +1,4 @@
-import type { CpuSample } from './cpu';
+import { type CpuSample, nginxOf, totalOf } from './cpu';
 import type { BenchResults } from './types';
 
 function escape(text: string): string {
@@ -26,8 +26,8 @@ export function renderHtml(results: BenchResults): string {
     .join('\n');
   const height = results.configs.length * (barHeight + 10);
   const cpuRow = (label: string, c: CpuSample) =>
-    `<tr><td>${label}</td><td>${(c.nginx + c['plain-proxy']).toFixed(0)}</td><td>${c.lmgate.toFixed(0)}</td><td>${c['mock-upstream'].toFixed(0)}</td>` +
-    `<td>${(c.nginx + c['plain-proxy'] + c.lmgate + c['mock-upstream']).toFixed(0)}</td></tr>`;
+    `<tr><td>${label}</td><td>${nginxOf(c).toFixed(0)}</td><td>${c.lmgate.toFixed(0)}</td><td>${c['mock-upstream'].toFixed(0)}</td>` +
+    `<td>${totalOf(c).toFixed(0)}</td></tr>`;
   const cpu = results.cpuPerCall
     ? `<h2>CPU per call by container (µs; cgroup figures, idle use taken out)</h2>
 <table><thead><tr><th>configuration</th><th>nginx</th><th>service</th><th>mock</th><th>total</th></tr></thead>

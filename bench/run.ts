@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { KEYS } from '../tests/support/keys';
 import { PROJECT_ROOT } from '../tests/support/run-info';
 import { checkDocker } from '../tests/support/stack';
-import { ContainerCpu, type CpuSample, perCall } from './cpu';
+import { ContainerCpu, type CpuSample, nginxOf, ownOf, perCall, ratePerSecond, totalOf } from './cpu';
 import { loadRun, median, type Target, unloadedPairs } from './load';
 import { renderHtml } from './report';
 import { StatsTally } from './stats-tally';
 import { closeStack, openStack, removeKeptStack } from './stack';
-import type { BenchResults, ConfigResult } from './types';
+import type { BenchResults, ConfigResult, CpuBreakdown } from './types';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 20000);
@@ -25,6 +25,8 @@ const UNLOADED_PAIRS = Number(process.env['BENCH_UNLOADED_PAIRS'] ?? 1000);
 const KEEP_STACK = process.env['BENCH_KEEP_STACK'] === '1';
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
 const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitForStatsLines(stats: StatsTally, tag: string, expected: number): Promise<number> {
   const deadline = Date.now() + 60_000;
@@ -39,23 +41,21 @@ async function waitForStatsLines(stats: StatsTally, tag: string, expected: numbe
     // Delivery runs every second and the flush every quarter: 3 s without change is final.
     if (count >= expected && Date.now() - stableSince > 3_000) break;
     if (count < expected && Date.now() - stableSince > 10_000) break;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   return count;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * CPU per call of (2) and (3), container by container, with the stack's idle use (health
  * probes, allow-list polls) taken out. The gateway's window lasts until its stats lines
  * are written, so the deferred delivery and the service's work are in it.
  */
-async function cpuBreakdown(cpu: ContainerCpu, plain: Target, gateway: Target, stats: StatsTally, tag: string): Promise<{ plain: CpuSample; gateway: CpuSample; statsLines: number; ok: number }> {
+async function cpuBreakdown(cpu: ContainerCpu, plain: Target, gateway: Target, stats: StatsTally, tag: string): Promise<CpuBreakdown> {
   const idleBefore = cpu.sample();
+  const idleStarted = performance.now();
   await sleep(3_000);
-  const idleAfter = cpu.sample();
-  const idle = perCall(idleBefore, idleAfter, { nginx: 0, 'plain-proxy': 0, lmgate: 0, 'mock-upstream': 0 }, 0, 3);
+  const idle = ratePerSecond(idleBefore, cpu.sample(), (performance.now() - idleStarted) / 1000);
   const window = async (target: Target, after: (ok: number) => Promise<number>) => {
     const before = cpu.sample();
     const started = performance.now();
@@ -68,19 +68,17 @@ async function cpuBreakdown(cpu: ContainerCpu, plain: Target, gateway: Target, s
   return { plain: plainRun.cost, gateway: gatewayRun.cost, statsLines: gatewayRun.lines, ok: gatewayRun.ok };
 }
 
-function printCpu(cpu: NonNullable<BenchResults['cpuPerCall']>): void {
-  const total = (c: CpuSample) => c.nginx + c['plain-proxy'] + c.lmgate + c['mock-upstream'];
+function printCpu(cpu: CpuBreakdown): void {
   const row = (c: CpuSample) => ({
-    'nginx µs': (c.nginx + c['plain-proxy']).toFixed(0),
+    'nginx µs': nginxOf(c).toFixed(0),
     'service µs': c.lmgate.toFixed(0),
     'mock µs': c['mock-upstream'].toFixed(0),
-    'total µs': total(c).toFixed(0),
+    'total µs': totalOf(c).toFixed(0),
   });
   console.log('CPU per call, by container (cgroup figures, idle use taken out):');
   console.table({ '(2) plain nginx proxy': row(cpu.plain), '(3) gateway': row(cpu.gateway) });
   // The mock does the same work for both; its column moves with contention only.
-  const own = (c: CpuSample) => c.nginx + c['plain-proxy'] + c.lmgate;
-  console.log(`the gateway's own cost (nginx + service) is ${(own(cpu.gateway) - own(cpu.plain)).toFixed(0)} µs of CPU per call more than the plain proxy's; stats lines for these calls: ${cpu.statsLines} / ${cpu.ok}`);
+  console.log(`the gateway's own cost (nginx + service) is ${(ownOf(cpu.gateway) - ownOf(cpu.plain)).toFixed(0)} µs of CPU per call more than the plain proxy's; stats lines for these calls: ${cpu.statsLines} / ${cpu.ok}`);
 }
 
 function printTable(results: BenchResults): void {

@@ -21,9 +21,13 @@ export interface BenchStack {
   started: boolean;
 }
 
+function readKeptStack(): BenchStack | null {
+  return existsSync(KEPT_STACK_FILE) ? (JSON.parse(readFileSync(KEPT_STACK_FILE, 'utf8')) as BenchStack) : null;
+}
+
 async function keptStack(): Promise<BenchStack | null> {
-  if (!existsSync(KEPT_STACK_FILE)) return null;
-  const stack = JSON.parse(readFileSync(KEPT_STACK_FILE, 'utf8')) as BenchStack;
+  const stack = readKeptStack();
+  if (!stack) return null;
   try {
     await waitForHealth(stack.info, 5_000);
     return { ...stack, started: false };
@@ -64,11 +68,11 @@ export async function closeStack(stack: BenchStack, keep: boolean): Promise<void
 
 /** Takes down a kept stack, if there is one. */
 export async function removeKeptStack(): Promise<void> {
-  if (!existsSync(KEPT_STACK_FILE)) {
+  const stack = readKeptStack();
+  if (!stack) {
     console.log('[bench] no kept stack');
     return;
   }
-  const stack = JSON.parse(readFileSync(KEPT_STACK_FILE, 'utf8')) as BenchStack;
   await removeStack(stack.info);
   rmSync(KEPT_STACK_FILE, { force: true });
   console.log(`[bench] removed the kept stack ${stack.info.project}`);

@@ -1,3 +1,5 @@
+import type { CpuSample } from './cpu';
+
 export interface Measurement {
   requestsPerSecond: number;
   /** Latency percentiles in milliseconds. */
@@ -17,7 +19,13 @@ export interface ConfigResult {
   statsLines: number | null;
 }
 
-import type { CpuSample } from './cpu';
+/** Microseconds of CPU per call by container for (2) and (3), and the stats lines of (3)'s calls. */
+export interface CpuBreakdown {
+  plain: CpuSample;
+  gateway: CpuSample;
+  statsLines: number;
+  ok: number;
+}
 
 export interface BenchResults {
   startedAt: string;
@@ -34,6 +42,6 @@ export interface BenchResults {
     gatewayOverPlainByRun: number[];
     addedUnloadedP50Ms: number;
   };
-  /** Microseconds of CPU per call by container for (2) and (3); null where cgroups cannot be read. */
-  cpuPerCall: { plain: CpuSample; gateway: CpuSample; statsLines: number; ok: number } | null;
+  /** null where cgroups cannot be read. */
+  cpuPerCall: CpuBreakdown | null;
 }
