@@ -52,16 +52,19 @@ async function check(r) {
         return;
     }
     var id = reply.headersOut['X-LMGate-ID'];
+    var decision = null;
     if (reply.status === 200 && id) {
-        keep(key, ALLOW_PREFIX + id);
-        answer(r, ALLOW_PREFIX + id);
+        decision = ALLOW_PREFIX + id;
     } else if (reply.status === 403) {
-        keep(key, DENY);
-        r.return(403);
-    } else {
+        decision = DENY;
+    }
+    if (decision === null) {
         // Fail closed, and ask again next time: a service that is down, slow or failing.
         r.return(403);
+        return;
     }
+    keep(key, decision);
+    answer(r, decision);
 }
 
 export default { check: check };
