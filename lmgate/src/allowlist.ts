@@ -10,6 +10,14 @@ export interface AllowListEntry {
 
 export const REQUIRED_COLUMNS = ['id', 'api_key', 'owner', 'added'] as const;
 
+/**
+ * An id travels as the X-LMGate-ID header and in every stats record of its key: it must
+ * fit in a header (printable ASCII) and in a record (records.ts takes this same bound), so
+ * that no row the list admits can make its calls fail or its records undeliverable.
+ */
+export const MAX_ID_LENGTH = 256;
+const ID_CHARACTERS = /^[\x20-\x7e]+$/;
+
 /** The allow-list file is missing, unreadable or malformed; the message names file and problem. */
 export class AllowListError extends Error {
   override name = 'AllowListError';
@@ -50,6 +58,11 @@ export function parseAllowList(text: string, path: string): Map<string, AllowLis
     };
     if (entry.id === '' || entry.api_key === '') {
       throw new AllowListError(`allow-list ${path} row ${line + 1} has an empty id or api_key`);
+    }
+    if (entry.id.length > MAX_ID_LENGTH || !ID_CHARACTERS.test(entry.id)) {
+      throw new AllowListError(
+        `allow-list ${path} row ${line + 1}: the id must be 1 to ${MAX_ID_LENGTH} printable ASCII characters (it is sent as the X-LMGate-ID header)`,
+      );
     }
     if (entries.has(entry.api_key)) {
       throw new AllowListError(`allow-list ${path} row ${line + 1} repeats an api_key of an earlier row (id ${entries.get(entry.api_key)?.id})`);

@@ -1,20 +1,42 @@
-export type HeaderValue = string | string[] | undefined;
-export type Headers = Record<string, HeaderValue>;
+const BEARER = /^\s*bearer\s+(.*)$/i;
 
-function firstValue(value: HeaderValue): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/** Every value of each key header, in the order sent. */
+export interface KeyHeaders {
+  authorization: string[];
+  xApiKey: string[];
 }
 
-const BEARER = /^\s*bearer\s+(.*)$/i;
+/** Header names compare lower-cased, with `_` read as `-` (spec §3). */
+export function canonicalHeaderName(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
+/**
+ * The key headers of a request from its raw name/value pairs (Node's `rawHeaders`), by the
+ * one definition that nginx's lmgate_key_headers.js applies too: `Authorization`,
+ * `x_api_key`, `X-API-KEY` are all key headers, and each value counts.
+ */
+export function keyHeadersOf(rawHeaders: readonly string[]): KeyHeaders {
+  const found: KeyHeaders = { authorization: [], xApiKey: [] };
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = canonicalHeaderName(rawHeaders[i] as string);
+    if (name === 'authorization') found.authorization.push(rawHeaders[i + 1] as string);
+    else if (name === 'x-api-key') found.xApiKey.push(rawHeaders[i + 1] as string);
+  }
+  return found;
+}
 
 /**
  * The API key a request carries, first match wins: `Authorization: Bearer <key>` (scheme
  * case-insensitive, surrounding spaces trimmed), then `x-api-key`. Null when neither
- * yields a non-empty key.
+ * yields a non-empty key, and when a key header is repeated: which copy counts would be a
+ * guess that the provider might make differently.
  */
-export function extractApiKey(headers: Headers): string | null {
-  return keyFromHeaderValues(firstValue(headers['authorization']), firstValue(headers['x-api-key']));
+export function apiKeyOf(headers: KeyHeaders): string | null {
+  if (headers.authorization.length > 1 || headers.xApiKey.length > 1) return null;
+  return keyFromHeaderValues(headers.authorization[0], headers.xApiKey[0]);
 }
+
 
 export function keyFromHeaderValues(authorization: string | null | undefined, xApiKey: string | null | undefined): string | null {
   const bearer = authorization ? BEARER.exec(authorization)?.[1]?.trim() : undefined;

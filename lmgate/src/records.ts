@@ -1,3 +1,4 @@
+import { MAX_ID_LENGTH } from './allowlist.js';
 import { keyFromHeaderValues, maskKey } from './keys.js';
 import { providerFromHost, type Provider } from './providers.js';
 import { extractErrorType, extractUsage } from './usage.js';
@@ -42,7 +43,7 @@ export const statsPayloadSchema = {
   properties: {
     request_uri: { type: 'string', maxLength: 65536 },
     status: { type: 'integer', minimum: 0, maximum: 999 },
-    lmgate_id: { type: 'string', minLength: 1, maxLength: 256 },
+    lmgate_id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
     upstream_host: { type: 'string', maxLength: 1024 },
     authorization: { type: ['string', 'null'], maxLength: 65536 },
     x_api_key: { type: ['string', 'null'], maxLength: 65536 },

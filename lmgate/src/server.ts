@@ -1,6 +1,7 @@
+import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AllowListEntry } from './allowlist.js';
-import { extractApiKey } from './keys.js';
+import { apiKeyOf, keyHeadersOf } from './keys.js';
 import { buildStatsRecord, statsPayloadSchema, type StatsPayload } from './records.js';
 import { RecentIds } from './recent-ids.js';
 
@@ -23,10 +24,24 @@ export interface ServerOptions {
   rememberedIds?: number;
 }
 
-/** A batch of records from njs, or one record. */
+/**
+ * A batch of records from njs, or one record. The schema checks only the batch's shape:
+ * each record of a batch is checked on its own (validRecord), so one bad record never
+ * costs the others their lines.
+ */
 const statsBodySchema = {
-  anyOf: [statsPayloadSchema, { type: 'array', maxItems: 100_000, items: statsPayloadSchema }],
+  anyOf: [statsPayloadSchema, { type: 'array', maxItems: 100_000, items: { type: 'object' } }],
 } as const;
+
+const validRecord = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true }).compile<StatsPayload>(
+  statsPayloadSchema,
+);
+
+/** What is logged of a rejected record: where it failed, never its values (keys, bodies). */
+function rejectionReason(): string {
+  const error = validRecord.errors?.[0];
+  return error ? `${error.instancePath || 'record'} ${error.message ?? 'is invalid'}` : 'invalid record';
+}
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
@@ -43,7 +58,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
 
   app.get('/auth', async (request, reply) => {
-    const key = extractApiKey(request.headers);
+    const key = apiKeyOf(keyHeadersOf(request.raw.rawHeaders));
     const entry = key === null ? undefined : options.allowList.lookup(key);
     if (!entry) return reply.code(403).send(FORBIDDEN_BODY);
     return reply.code(200).header('x-lmgate-id', entry.id).send();
@@ -53,16 +68,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     '/stats',
     { schema: { body: statsBodySchema } },
     async (request, reply) => {
-      const payloads = Array.isArray(request.body) ? request.body : [request.body];
+      const payloads: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
       const now = new Date();
       let accepted = 0;
-      for (const payload of payloads) {
+      let rejected = 0;
+      for (const [index, payload] of payloads.entries()) {
+        if (!validRecord(payload)) {
+          rejected++;
+          request.log.warn({ index, reason: rejectionReason() }, 'stats record rejected');
+          continue;
+        }
         if (payload.request_id && recentIds.has(payload.request_id)) continue;
         if (!options.stats.write(buildStatsRecord(payload, now))) continue;
         if (payload.request_id) recentIds.add(payload.request_id);
         accepted++;
       }
-      return reply.code(202).send({ accepted, received: payloads.length });
+      return reply.code(202).send({ accepted, received: payloads.length, rejected });
     },
   );
 

@@ -1,7 +1,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AllowList, AllowListError, parseAllowList, readAllowList } from '../src/allowlist.js';
+import { AllowList, AllowListError, MAX_ID_LENGTH, parseAllowList, readAllowList } from '../src/allowlist.js';
 import { ALLOWLIST_HEADER, FakeLogger, makeTempDir, removeDir, waitFor } from './helpers.js';
 
 const KEY_A = 'sk-proj-aaaaaaaaaaaaaaaaaaaaaaaaaaaa1111';
@@ -82,6 +82,18 @@ describe('parseAllowList', () => {
   it('rejects a row with an empty api_key or id, naming file and row', () => {
     expectAllowListError(() => parseAllowList(csv(`1,${KEY_A},team-alpha,2025-01-15`, '2,,team-beta,2025-02-01'), FILE), FILE, 'row 3');
     expectAllowListError(() => parseAllowList(csv(`,${KEY_A},team-alpha,2025-01-15`), FILE), FILE, 'row 2');
+  });
+
+  it('accepts an id of up to MAX_ID_LENGTH printable ASCII characters, spaces and quotes included', () => {
+    const longest = 'x'.repeat(MAX_ID_LENGTH);
+    const entries = parseAllowList(csv(`${longest},${KEY_A},team-alpha,2025-01-15`, `"team ""b"", #2",${KEY_B},team-beta,2025-02-01`), FILE);
+    expect([entries.get(KEY_A)?.id, entries.get(KEY_B)?.id]).toEqual([longest, 'team "b", #2']);
+  });
+
+  it('rejects an id that cannot travel as a header or in a record, naming file and row', () => {
+    for (const id of ['x'.repeat(MAX_ID_LENGTH + 1), 'équipe', '"a\tb"', '"a\nb"']) {
+      expectAllowListError(() => parseAllowList(csv(`1,${KEY_B},team-beta,2025-01-15`, `${id},${KEY_A},team-alpha,2025-01-15`), FILE), FILE, 'row 3: the id must be');
+    }
   });
 
   it('rejects a repeated api_key, naming file and row', () => {

@@ -1,7 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { extractApiKey, keyFromHeaderValues, maskKey } from '../src/keys.js';
+import { apiKeyOf, canonicalHeaderName, keyFromHeaderValues, keyHeadersOf, maskKey } from '../src/keys.js';
+import spellings from './fixtures/key-header-spellings.json' with { type: 'json' };
+
+function extractApiKey(headers: Record<string, string>): string | null {
+  return apiKeyOf(keyHeadersOf(Object.entries(headers).flat()));
+}
 
 const KEY = 'sk-proj-Xq3vT9mLkP2wR8nB5cY7dF1gH4jK6sA0zE';
+
+describe('the key headers: one definition (spec §3)', () => {
+  const ALLOWED = 'sk-allowed-000000000000000000';
+  const UNKNOWN = 'sk-unknown-111111111111111111';
+  for (const { case: name, headers, reads } of spellings.cases) {
+    it(`${name}: reads ${reads ?? 'no key'}`, () => {
+      const raw = headers.flatMap(([n, v]) => [n as string, (v as string).replace('$ALLOWED', ALLOWED).replace('$UNKNOWN', UNKNOWN)]);
+      const expected = reads === 'allowed' ? ALLOWED : reads === 'unknown' ? UNKNOWN : null;
+      expect(apiKeyOf(keyHeadersOf(raw))).toBe(expected);
+    });
+  }
+
+  it('compares names lower-cased with _ read as -', () => {
+    expect(canonicalHeaderName('X_API_Key')).toBe('x-api-key');
+    expect(canonicalHeaderName('__Authorization')).toBe('--authorization');
+  });
+
+  it('keeps every value of a key header, in order, and ignores other headers', () => {
+    expect(keyHeadersOf(['x-api-key', 'a', 'Host', 'h', 'X_API_KEY', 'b', 'authorization', 'c', 'constructor', 'd'])).toEqual({
+      authorization: ['c'],
+      xApiKey: ['a', 'b'],
+    });
+  });
+
+  it('ignores a dangling name without a value', () => {
+    expect(keyHeadersOf(['x-api-key'])).toEqual({ authorization: [], xApiKey: [] });
+  });
+});
 
 describe('extractApiKey', () => {
   it('reads the key of `Authorization: Bearer <key>`', () => {
@@ -40,9 +73,10 @@ describe('extractApiKey', () => {
     expect(extractApiKey({ authorization: KEY })).toBeNull();
   });
 
-  it('uses the first value of a repeated header', () => {
-    expect(extractApiKey({ authorization: [`Bearer ${KEY}`, 'Bearer sk-other-2222222222'] })).toBe(KEY);
-    expect(extractApiKey({ 'x-api-key': [KEY, 'sk-other-2222222222'] })).toBe(KEY);
+  it('reads no key from a repeated key header, even when both copies agree', () => {
+    expect(apiKeyOf({ authorization: [`Bearer ${KEY}`, `Bearer ${KEY}`], xApiKey: [] })).toBeNull();
+    expect(apiKeyOf({ authorization: [], xApiKey: [KEY, KEY] })).toBeNull();
+    expect(apiKeyOf({ authorization: [`Bearer ${KEY}`], xApiKey: [KEY, KEY] })).toBeNull();
   });
 });
 

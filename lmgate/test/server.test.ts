@@ -1,12 +1,14 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AllowList } from '../src/allowlist.js';
+import { AllowList, MAX_ID_LENGTH } from '../src/allowlist.js';
 import { buildServer, FORBIDDEN_BODY, type RecordSink, type ServerOptions } from '../src/server.js';
 import { StatsWriter } from '../src/stats-writer.js';
 import { anthropicMessageSse, gzipGarbage, openAiChatJson, openAiChatSseWithUsage } from './fixtures/provider-bodies.js';
+import spellings from './fixtures/key-header-spellings.json' with { type: 'json' };
 import { ALLOWLIST_HEADER, capturingLogger, FakeLogger, makeTempDir, removeDir, silentLogger } from './helpers.js';
 
 const KEY_A = 'sk-proj-Tn4qW8eR2tY6uI0oP3aS5dF7gH9jK1lZxC2v';
@@ -67,6 +69,19 @@ afterEach(async () => {
   await app?.close();
   await removeDir(dir);
 });
+
+/** A GET with raw header pairs, repeated names and underscores as given (fetch would merge or refuse them). */
+function rawGet(url: string, rawHeaders: string[]): Promise<{ status: number; id: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    // Node adds no Host header to raw pairs.
+    const req = httpRequest(url, { headers: ['Host', 'lmgate', ...rawHeaders] }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, id: res.headers['x-lmgate-id'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 function auth(headers: Record<string, string>) {
   return app.inject({ method: 'GET', url: '/auth', headers });
@@ -194,7 +209,7 @@ describe('POST /stats', () => {
 
   it('accepts one record with 202 and {accepted, received}', async () => {
     const response = await postStats(statsPayload());
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 1, received: 1 }]);
+    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 1, received: 1, rejected: 0 }]);
   });
 
   it('writes the stats record built from the payload', async () => {
@@ -218,7 +233,7 @@ describe('POST /stats', () => {
   it('accepts a batch (array) of records and writes them in order', async () => {
     const batch = [1, 2, 3].map((n) => statsPayload({ lmgate_id: String(n), request_id: `req-${n}` }));
     const response = await postStats(batch);
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 3 }]);
+    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 3, rejected: 0 }]);
     expect(sink.records.map((record) => record['lmgate_id'])).toEqual(['1', '2', '3']);
   });
 
@@ -230,7 +245,7 @@ describe('POST /stats', () => {
 
   it('accepts an empty batch and writes nothing', async () => {
     const response = await postStats([]);
-    expect([response.statusCode, response.json(), sink.records.length]).toEqual([202, { accepted: 0, received: 0 }, 0]);
+    expect([response.statusCode, response.json(), sink.records.length]).toEqual([202, { accepted: 0, received: 0, rejected: 0 }, 0]);
   });
 
   it('never takes lmgate_id from a client-sent x-lmgate-id header', async () => {
@@ -242,7 +257,7 @@ describe('POST /stats', () => {
     const truncatedSse = openAiChatSseWithUsage.slice(0, openAiChatSseWithUsage.indexOf('"completion_tokens":10'));
     const bodies = ['\u0000\u0001\u0002\u00ff\ufffd', gzipGarbage, truncatedSse];
     const response = await postStats(bodies.map((body) => statsPayload({ body })));
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 3 }]);
+    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 3, rejected: 0 }]);
     expect(sink.records.map((record) => [record['input_tokens'], record['output_tokens']])).toEqual([
       [null, null],
       [null, null],
@@ -254,15 +269,15 @@ describe('POST /stats', () => {
     const first = await postStats(statsPayload({ request_id: 'a1b2c3d4e5f6' }));
     const second = await postStats(statsPayload({ request_id: 'a1b2c3d4e5f6' }));
     expect([first.json(), second.json()]).toEqual([
-      { accepted: 1, received: 1 },
-      { accepted: 0, received: 1 },
+      { accepted: 1, received: 1, rejected: 0 },
+      { accepted: 0, received: 1, rejected: 0 },
     ]);
     expect(sink.records).toHaveLength(1);
   });
 
   it('writes a request_id repeated inside one batch once', async () => {
     const response = await postStats([statsPayload({ request_id: 'r-1' }), statsPayload({ request_id: 'r-1' }), statsPayload({ request_id: 'r-2' })]);
-    expect([response.json(), sink.records.length]).toEqual([{ accepted: 2, received: 3 }, 2]);
+    expect([response.json(), sink.records.length]).toEqual([{ accepted: 2, received: 3, rejected: 0 }, 2]);
   });
 
   it('writes every record that has no request_id', async () => {
@@ -274,7 +289,22 @@ describe('POST /stats', () => {
   it('reports a record the full buffer dropped as not accepted', async () => {
     sink.accept = false;
     const response = await postStats([statsPayload(), statsPayload()]);
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 0, received: 2 }]);
+    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 0, received: 2, rejected: 0 }]);
+  });
+
+  it('writes every good record of a batch that holds bad ones, and counts the bad ones', async () => {
+    const bad = [statsPayload({ status: 'ok' }), statsPayload({ lmgate_id: '' }), { note: 'not a record' }, statsPayload({ body: 7 })];
+    const good = [statsPayload({ request_id: 'g1' }), statsPayload({ request_id: 'g2' }), statsPayload({ request_id: 'g3' })];
+    const response = await postStats([bad[0], good[0], bad[1], bad[2], good[1], bad[3], good[2]]);
+    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 7, rejected: 4 }]);
+    expect(sink.records).toHaveLength(3);
+  });
+
+  it('accepts a record under every id the allow-list admits, the longest included', async () => {
+    const id = '~'.repeat(MAX_ID_LENGTH);
+    const response = await postStats([statsPayload({ lmgate_id: id }), statsPayload({ lmgate_id: ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}' })]);
+    expect(response.json()).toEqual({ accepted: 2, received: 2, rejected: 0 });
+    expect((sink.records[0] as { lmgate_id: string }).lmgate_id).toBe(id);
   });
 
   describe('rejects invalid payloads with a JSON 4xx and writes nothing', () => {
@@ -290,7 +320,7 @@ describe('POST /stats', () => {
       ['a JSON string', 'hello'],
       ['a JSON number', 42],
       ['null', null],
-      ['a batch with one bad record', [statsPayload(), statsPayload({ status: 'ok' })]],
+      ['a batch that is an array of strings', ['a', 'b']],
     ];
     for (const [name, payload] of invalid) {
       it(`400 for ${name}`, async () => {
@@ -324,7 +354,7 @@ describe('remembered request ids', () => {
   it('forgets the oldest id beyond rememberedIds, so memory stays bounded', async () => {
     for (const id of ['r-1', 'r-2', 'r-3']) await postStats(statsPayload({ request_id: id }));
     const again = await postStats([statsPayload({ request_id: 'r-1' }), statsPayload({ request_id: 'r-3' })]);
-    expect(again.json()).toEqual({ accepted: 1, received: 2 });
+    expect(again.json()).toEqual({ accepted: 1, received: 2, rejected: 0 });
   });
 });
 
@@ -395,6 +425,16 @@ describe('over a real socket', () => {
     expect([response.status, response.headers.get('x-lmgate-id')]).toEqual([200, '2']);
   });
 
+  describe('reads the key headers off the wire by the one definition (every spelling in fixtures/key-header-spellings.json)', () => {
+    for (const { case: name, headers, reads } of spellings.cases) {
+      it(`${name}: ${reads === 'allowed' ? 200 : 403}`, async () => {
+        const raw = headers.flatMap(([n, v]) => [n as string, (v as string).replace('$ALLOWED', KEY_B).replace('$UNKNOWN', 'sk-unknown-0000000000000000')]);
+        const response = await rawGet(`${base}/auth`, raw);
+        expect([response.status, response.id]).toEqual(reads === 'allowed' ? [200, '2'] : [403, undefined]);
+      });
+    }
+  });
+
   it('answers /auth with the exact 403 bytes and a JSON content type for an unknown key', async () => {
     const response = await fetch(`${base}/auth`, { headers: { 'x-api-key': 'sk-unknown-99999999999999' } });
     expect([response.status, response.headers.get('content-type'), await response.text()]).toEqual([403, 'application/json; charset=utf-8', EXPECTED_403]);
@@ -406,7 +446,7 @@ describe('over a real socket', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([statsPayload(), statsPayload({ upstream_host: 'api.anthropic.com', authorization: null, x_api_key: KEY_B, body: anthropicMessageSse })]),
     });
-    expect([response.status, await response.json()]).toEqual([202, { accepted: 2, received: 2 }]);
+    expect([response.status, await response.json()]).toEqual([202, { accepted: 2, received: 2, rejected: 0 }]);
     const lines = (await statsLines()) as Array<Record<string, unknown>>;
     expect(lines.map((line) => [line['provider'], line['input_tokens'], line['output_tokens']])).toEqual([
       ['openai', 1117, 46],
