@@ -7,16 +7,16 @@
 //        200 and 403 are kept; anything else is a refusal that is not kept, so the next
 //        call asks again.
 import crypto from 'crypto';
+import keys from 'lmgate_key_headers.js';
 
 var ALLOW_PREFIX = 'allow:';
 var DENY = 'deny';
 
-// A digest of the two headers the service reads the key from: a kept decision is shared
-// only by requests that carry the very same key headers, and no key is kept in memory.
-function decisionKey(r) {
-    var authorization = r.headersIn['Authorization'] || '';
-    var apiKey = r.headersIn['x-api-key'] || '';
-    return crypto.createHash('sha256').update(authorization + '\n' + apiKey).digest('hex');
+// A digest of every value of the key headers (lmgate_key_headers.js): a kept decision is
+// shared only by requests that carry the very same key headers, and no key is kept in
+// memory. JSON keeps the lists apart: no two different sets encode alike.
+function decisionKey(headers) {
+    return crypto.createHash('sha256').update(JSON.stringify([headers.authorization, headers.xApiKey])).digest('hex');
 }
 
 function answer(r, decision) {
@@ -37,7 +37,12 @@ function keep(key, decision) {
 }
 
 async function check(r) {
-    var key = decisionKey(r);
+    var headers = keys.keyHeaders(r);
+    if (keys.isRepeated(headers)) {
+        r.return(403);
+        return;
+    }
+    var key = decisionKey(headers);
     var kept = ngx.shared.lmgate_auth_decisions.get(key);
     if (kept !== undefined) {
         answer(r, kept);

@@ -10,6 +10,8 @@
 //          A record whose delivery failed stays queued; the service drops duplicates by
 //          request_id, so a retry never doubles a line.
 
+import keys from 'lmgate_key_headers.js';
+
 var CAPTURE_CAP = 2 * 1024 * 1024;
 var STATS_URL = 'http://127.0.0.1:8082/stats';
 var BATCH_MAX_RECORDS = 5000;
@@ -55,6 +57,7 @@ function enqueue(r) {
             return '0';
         }
         var elapsed = parseFloat(r.variables.request_time) || 0;
+        var headers = keys.keyHeaders(r);
         var record = {
             request_id: r.variables.request_id,
             timestamp: Date.now() - Math.round(elapsed * 1000),
@@ -62,8 +65,8 @@ function enqueue(r) {
             status: parseInt(r.variables.status, 10) || 0,
             lmgate_id: id,
             upstream_host: r.variables.lmgate_upstream_host || '',
-            authorization: r.headersIn['Authorization'] || null,
-            x_api_key: r.headersIn['x-api-key'] || null,
+            authorization: keys.single(headers.authorization) || null,
+            x_api_key: keys.single(headers.xApiKey) || null,
             body: capturedText(),
             body_truncated: truncated
         };
