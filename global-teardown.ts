@@ -12,7 +12,9 @@ export default async function globalTeardown(): Promise<void> {
   }
   if (process.env['E2E_KEEP_STACK'] === '1') {
     console.log(`[e2e] E2E_KEEP_STACK=1: stack ${info.project} left running at ${info.gatewayURL}; data in ${info.dataDir}.`);
-    console.log(`[e2e] remove it with: docker compose -p ${info.project} -f docker-compose.yaml -f docker-compose.e2e.yaml down -v`);
+    // The compose files interpolate E2E_RUN_DIR (the test CA's mount): the command must set it.
+    const files = info.composeFiles.map((file) => `-f ${file}`).join(' ');
+    console.log(`[e2e] remove it with: E2E_RUN_DIR=${info.runDir} docker compose -p ${info.project} ${files} down -v && rm -rf ${info.runDir}`);
     return;
   }
   await downStack(info);

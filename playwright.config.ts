@@ -30,7 +30,12 @@ export default defineConfig({
     {
       name: 'gateway',
       testMatch: /.*\.spec\.ts$/,
-      testIgnore: /(faults|audit)\/.*/,
+      testIgnore: /(faults|audit|isolated)\/.*/,
+    },
+    {
+      // Each file brings up a stack of its own, so it runs beside `gateway`, not after it.
+      name: 'isolated',
+      testDir: './tests/isolated',
     },
     {
       // These stop services, rewrite the allow-list and load the stack: one at a time,

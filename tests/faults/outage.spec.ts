@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { test, expect } from '../fixtures';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
 import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../support/stack';
 
+const execFileAsync = promisify(execFile);
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 
@@ -54,4 +57,32 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
       expect(nginxStartedAfter).toBe(nginxStartedBefore);
     });
   }
+});
+
+test('the service moves: recreated at a new address, it authorizes calls again within seconds, without an nginx restart', async ({ request, run, tagged }) => {
+  const address = async () => Object.values(((await dockerInspect(await containerId(run, 'lmgate')))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks)[0]?.IPAddress;
+  const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+  const addressBefore = await address();
+  await composeRun(run, ['rm', '--stop', '--force', 'lmgate']);
+  // Docker would hand the freed address straight back: another container takes it first,
+  // as happens on a busy host, so the service comes back somewhere else.
+  const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
+  const placeholder = stdout.trim();
+  try {
+    await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', 'lmgate']);
+    await waitUntilHealthy(run, 'lmgate');
+    const addressAfter = await address();
+    expect(addressAfter, 'the new container has another address').not.toBe(addressBefore);
+    const upAt = Date.now();
+    // A header set no other test sends, so no kept decision answers: the new container must.
+    await expect
+      .poll(async () => (await request.post(tagged(`${CHAT}?moved=1`), { headers: { 'x-api-key': KEYS.gamma.key }, data: '{}' })).status(), { timeout: 15_000, intervals: [250] })
+      .toBe(200);
+    const took = Date.now() - upAt;
+    expect(took, `authorized again after ${took} ms`).toBeLessThan(5_000);
+  } finally {
+    await execFileAsync('docker', ['rm', '--force', placeholder]);
+  }
+  const nginxStartedAfter = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+  expect(nginxStartedAfter).toBe(nginxStartedBefore);
 });

@@ -20,6 +20,13 @@ export const HOT_RELOAD_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3
 /** A well-formed key that is on no list. */
 export const UNKNOWN_KEY = 'sk-e2e-unknown-1234567890abcdef1234567890abcdef';
 
+/** Secrets sent where providers take them besides the key headers: Vertex AI's `?key=` and `x-goog-api-key`. */
+export const QUERY_KEY = 'AIza-e2e-querykey-3c5e7a9b1d2f4a6c8e0b2d4f6a8c0e2b';
+export const GOOG_HEADER_KEY = 'AIza-e2e-goog-header-8e6c4a2b0d9f7e5c3a1b9d7f5e3c1a0b';
+
+/** Every secret the suite sends: none may appear whole in a log, a stats line or the report. */
+export const ALL_SECRETS: readonly string[] = [...Object.values(KEYS).map((k) => k.key), HOT_RELOAD_KEY.key, UNKNOWN_KEY, QUERY_KEY, GOOG_HEADER_KEY];
+
 export function allowListCsv(keys: readonly TestKey[]): string {
   const rows = keys.map((k) => `${k.id},${k.key},${k.owner},2026-01-15`);
   return ['id,api_key,owner,added', ...rows].join('\n') + '\n';

@@ -10,6 +10,8 @@ import { composeCall, composeOptions, containerStatus, downStack, serviceLogs } 
 
 export const PROJECT_PREFIX = 'lmgate-e2e-';
 export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
+/** Overlay that puts the faulty stand-in (mock-upstream/src/faulty-service.ts) in the service's place. */
+export const FAULTY_SERVICE_OVERLAY = 'docker-compose.faulty-service.yaml';
 const HEALTH_TIMEOUT_MS = Number(process.env['E2E_HEALTH_TIMEOUT_MS'] ?? 180_000);
 
 export function freePort(): Promise<number> {
@@ -33,6 +35,8 @@ export interface StackOptions {
   label?: string;
   /** Project name prefix; stacks under PROJECT_PREFIX are removed by the suite once their runner is gone. */
   prefix?: string;
+  /** Compose files added after the e2e overlay. */
+  overlays?: string[];
 }
 
 /**
@@ -51,7 +55,9 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   writeFileSync(allowListFile, options.allowList ?? allowListCsv(INITIAL_KEYS), { mode: 0o644 });
   makeTestCertificates(join(runDir, 'certs'));
 
-  const [gatewayPort, mockAdminPort] = await Promise.all([freePort(), freePort()]);
+  const overlays = options.overlays ?? [];
+  const [gatewayPort, mockAdminPort, faultyServicePort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const faulty = overlays.includes(FAULTY_SERVICE_OVERLAY);
   return {
     project,
     runDir,
@@ -60,9 +66,11 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
     allowListFile,
     gatewayURL: `http://127.0.0.1:${gatewayPort}`,
     mockAdminURL: `http://127.0.0.1:${mockAdminPort}`,
-    composeFiles: E2E_COMPOSE_FILES,
+    ...(faulty ? { faultyServiceURL: `http://127.0.0.1:${faultyServicePort}` } : {}),
+    composeFiles: [...E2E_COMPOSE_FILES, ...overlays],
     composeEnv: {
       ...options.env,
+      ...(faulty ? { E2E_FAULTY_SERVICE_PORT: String(faultyServicePort) } : {}),
       E2E_RUN_DIR: runDir,
       LMGATE_DATA_DIR: dataDir,
       LMGATE_PORT: String(gatewayPort),

@@ -22,6 +22,18 @@ export class MockAdmin {
     return found;
   }
 
+  /**
+   * The requests with the tag once the mock has also recorded its answer to each (it does
+   * so when it has sent the last byte, which may be just after the client read it).
+   */
+  async answered(tag: string, count = 1, timeout = 10_000): Promise<RecordedRequest[]> {
+    let found: RecordedRequest[] = [];
+    await expect
+      .poll(async () => (found = await this.requests(tag)).filter((r) => r.response !== null).length, { timeout, message: `answered mock requests tagged ${tag}` })
+      .toBeGreaterThanOrEqual(count);
+    return found;
+  }
+
   /** "Never reached the upstream": asserted over a window, not by one read. */
   async expectNoRequests(tag: string, windowMs = 1_500): Promise<void> {
     const until = Date.now() + windowMs;

@@ -7,10 +7,21 @@ export interface RawResponse {
   body: Buffer;
 }
 
+/** Header pairs sent exactly as given: repeated names, any case, underscores. */
+export type RawHeaderPairs = ReadonlyArray<readonly [string, string]>;
+
+function wireHeaders(url: string, headers: Record<string, string> | RawHeaderPairs): Record<string, string> | string[] {
+  if (!Array.isArray(headers)) return headers as Record<string, string>;
+  const pairs = headers as RawHeaderPairs;
+  // Node adds no Host header to raw pairs.
+  const host = pairs.some(([name]) => name.toLowerCase() === 'host') ? [] : ['Host', new URL(url).host];
+  return [...host, ...pairs.flat()];
+}
+
 /** An HTTP exchange with no client-side decoding, for checking bytes the gateway must not touch. */
-export function rawFetch(url: string, method: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawResponse> {
+export function rawFetch(url: string, method: string, headers: Record<string, string> | RawHeaderPairs, body?: string | Buffer): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers }, (res) => {
+    const req = httpRequest(url, { method, headers: wireHeaders(url, headers) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {

@@ -10,6 +10,8 @@ export interface RunInfo {
   allowListFile: string;
   gatewayURL: string;
   mockAdminURL: string;
+  /** The faulty stand-in's port, on a stack with FAULTY_SERVICE_OVERLAY. */
+  faultyServiceURL?: string;
   composeFiles: string[];
   /** Compose's environment: the variables the compose files interpolate. */
   composeEnv: Record<string, string>;

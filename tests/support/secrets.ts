@@ -1,4 +1,4 @@
-import { HOT_RELOAD_KEY, INITIAL_KEYS, UNKNOWN_KEY } from './keys';
+import { ALL_SECRETS } from './keys';
 
 const SECRET_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']);
 
@@ -10,10 +10,11 @@ function maskValue(value: string): string {
 /** Report text must never show a whole key: known keys are masked wherever they appear. */
 export function maskSecrets(text: string, extraKeys: readonly string[] = []): string {
   let masked = text;
-  for (const key of [...INITIAL_KEYS.map((k) => k.key), HOT_RELOAD_KEY.key, UNKNOWN_KEY, ...extraKeys]) {
+  for (const key of [...ALL_SECRETS, ...extraKeys]) {
     if (key.length >= 8) masked = masked.split(key).join(maskValue(key));
   }
-  return masked;
+  // Vertex AI's ?key=, whatever its value.
+  return masked.replace(/([?&]key=)([^&\s"]+)/gi, (_m, name: string, value: string) => `${name}${maskValue(value)}`);
 }
 
 export function maskHeaders(headers: Record<string, string>): Record<string, string> {

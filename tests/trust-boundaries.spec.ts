@@ -1,0 +1,113 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { test, expect } from './fixtures';
+import { KEYS } from './support/keys';
+import { rawFetch } from './support/raw-http';
+import { recordingFetch } from './support/recording-fetch';
+import { serviceLogs } from './support/stack';
+import { arrivalOf, readTimedStream } from './support/stream-reader';
+
+// Spec §10: replies cannot steer nginx; the gateway's own errors are JSON in the providers'
+// error shape; no secret reaches a log on an error path.
+const CHAT = '/openai/v1/chat/completions';
+const BODY = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
+const ALPHA = { authorization: `Bearer ${KEYS.alpha.key}` };
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+test.describe('a provider reply cannot steer nginx', () => {
+  for (const target of ['/_lmgate_auth_service', '/_lmgate_auth', '/anthropic/v1/messages', '@lmgate_forbidden']) {
+    test(`X-Accel-Redirect: ${target} is ignored: the client gets the provider's reply unchanged, recorded as the call it was`, async ({ request, tagged, tag, mock, stats }) => {
+      const response = await request.post(tagged(CHAT), { headers: { ...ALPHA, 'x-mock-response-header': `X-Accel-Redirect: ${target}` }, data: BODY });
+      expect(response.status()).toBe(200);
+      const [recorded] = await mock.answered(tag);
+      expect(recorded?.response?.headers['x-accel-redirect'], 'the mock did send the header').toBe(target);
+      expect(sha256(await response.body())).toBe(recorded?.response?.bodySha256);
+      expect(response.headers()['x-lmgate-id']).toBeUndefined();
+      const [line] = await stats.waitForLines(tag);
+      expect(line).toMatchObject({ provider: 'openai', status: 200, lmgate_id: KEYS.alpha.id, model: 'gpt-4o-mini-2024-07-18' });
+    });
+  }
+
+  test('X-Accel-Buffering: yes on a stream is ignored: events still reach the client as they are sent', async ({ run, tagged, recordExchange }) => {
+    const delayMs = 300;
+    const url = run.gatewayURL + tagged(CHAT);
+    const headers = { ...ALPHA, 'content-type': 'application/json', 'x-mock-event-delay-ms': String(delayMs), 'x-mock-response-header': 'X-Accel-Buffering: yes' };
+    const body = JSON.stringify({ ...BODY, stream: true });
+    const stream = await readTimedStream(url, { method: 'POST', headers, body });
+    await recordExchange({ method: 'POST', url, requestHeaders: headers, requestBody: body, status: stream.status, responseHeaders: stream.headers, responseBody: stream.body });
+    expect(stream.status).toBe(200);
+    const events = (stream.body.match(/\n\n/g) ?? []).length;
+    expect(events).toBeGreaterThanOrEqual(4);
+    const first = arrivalOf(stream, 'chat.completion.chunk');
+    expect(arrivalOf(stream, 'data: [DONE]') - first).toBeGreaterThanOrEqual((events - 1) * delayMs * 0.7);
+  });
+});
+
+/** One request written byte for byte to the gateway's socket; resolves with the whole reply. */
+function rawExchange(gatewayURL: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(gatewayURL);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(text));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+test.describe("the gateway's own errors are JSON in the providers' error shape", () => {
+  test('413: a body over 64 MiB, before it is read; a ?key= in that request reaches no log in full', async ({ run, tagged, tag, mock }) => {
+    const secret = `AIza-e2e-querykey-${randomBytes(12).toString('hex')}`;
+    const url = `${run.gatewayURL}${tagged('/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent')}&key=${secret}`;
+    const response = await rawFetch(url, 'POST', { ...ALPHA, 'content-type': 'application/json', 'content-length': String(65 * 1024 * 1024) }, '{}');
+    expect(response.status).toBe(413);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(response.body.toString('utf8'))).toMatchObject({ error: { type: 'request_too_large' } });
+    expect(await mock.requests(tag)).toEqual([]);
+    // nginx logs this refusal with the request line: the line must be there, masked.
+    await expect.poll(async () => (await serviceLogs(run, ['nginx'], 500)).split('\n').filter((l) => l.includes(tag) && l.includes('too large body')).length).toBeGreaterThan(0);
+    const logs = await serviceLogs(run, ['nginx'], 500);
+    expect(logs).not.toContain(secret);
+    expect(logs.split('\n').find((l) => l.includes(tag) && l.includes('too large body'))).toContain('key=***');
+  });
+
+  test('414: a request line over the header buffers', async ({ request, tag }) => {
+    const response = await request.get(`/openai/v1/models?lmgate_tag=${tag}&pad=${'x'.repeat(40_000)}`, { headers: ALPHA });
+    expect(response.status()).toBe(414);
+    expect(response.headers()['content-type']).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({ error: { type: 'uri_too_long' } });
+  });
+
+  test('431: one request header over the header buffers (nginx calls it 494)', async ({ request, tagged }) => {
+    const response = await request.get(tagged('/openai/v1/models'), { headers: { ...ALPHA, 'x-pad': 'x'.repeat(40_000) } });
+    expect(response.status()).toBe(431);
+    expect(response.headers()['content-type']).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({ error: { type: 'request_header_too_large' } });
+  });
+
+  test('400: a request nginx cannot parse (an invalid Host)', async ({ run }) => {
+    const reply = await rawExchange(run.gatewayURL, 'GET /openai/v1/models HTTP/1.1\r\nHost: bad/host\r\nConnection: close\r\n\r\n');
+    const [head, body] = reply.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).toMatch(/content-type: application\/json/i);
+    expect(JSON.parse(body ?? '')).toMatchObject({ error: { type: 'bad_request' } });
+  });
+
+  test('the official SDKs parse them: openai sees a 414 and anthropic a 431 with the gateway message', async ({ run, tag, recordExchange }) => {
+    const pending: Array<Promise<void>> = [];
+    const openai = new OpenAI({ apiKey: KEYS.alpha.key, baseURL: `${run.gatewayURL}/openai/v1`, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const openaiError = await openai.models.list({ query: { lmgate_tag: tag, pad: 'x'.repeat(40_000) } }).then(() => null, (e: unknown) => e);
+    expect(openaiError).toBeInstanceOf(OpenAI.APIError);
+    expect((openaiError as InstanceType<typeof OpenAI.APIError>).status).toBe(414);
+    expect((openaiError as InstanceType<typeof OpenAI.APIError>).type).toBe('uri_too_long');
+    const anthropic = new Anthropic({ apiKey: KEYS.beta.key, baseURL: `${run.gatewayURL}/anthropic`, maxRetries: 0, defaultHeaders: { 'x-pad': 'x'.repeat(40_000) }, fetch: recordingFetch(recordExchange, pending) });
+    const anthropicError = await anthropic.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }, { query: { lmgate_tag: tag } }).then(() => null, (e: unknown) => e);
+    expect(anthropicError).toBeInstanceOf(Anthropic.APIError);
+    expect((anthropicError as InstanceType<typeof Anthropic.APIError>).status).toBe(431);
+    expect((anthropicError as Error).message).toContain('a request header is larger than the gateway accepts');
+    await Promise.all(pending);
+  });
+});
