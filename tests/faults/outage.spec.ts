@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test, expect } from '../fixtures';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
-import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../support/stack';
+import type { RunInfo } from '../support/run-info';
+import { composeRun, containerId, dockerInspect, waitUntilHealthy, type Service } from '../support/stack';
 
 const execFileAsync = promisify(execFile);
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
@@ -59,30 +60,53 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
   }
 });
 
-test('the service moves: recreated at a new address, it authorizes calls again within seconds, without an nginx restart', async ({ request, run, tagged }) => {
-  const address = async () => Object.values(((await dockerInspect(await containerId(run, 'lmgate')))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks)[0]?.IPAddress;
-  const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-  const addressBefore = await address();
-  await composeRun(run, ['rm', '--stop', '--force', 'lmgate']);
-  // Docker would hand the freed address straight back: another container takes it first,
-  // as happens on a busy host, so the service comes back somewhere else.
+/** The address of a service's container on the stack's network. */
+async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {
+  const networks = ((await dockerInspect(await containerId(run, service)))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+  return Object.values(networks)[0]?.IPAddress;
+}
+
+const nginxStartedAt = async (run: RunInfo) => ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+
+/**
+ * Recreates a service at another address: Docker would hand the freed address straight
+ * back, so another container takes it first, as happens on a busy host.
+ */
+async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ before?: string; after?: string; release: () => Promise<void> }> {
+  const before = await addressOf(run, service);
+  await composeRun(run, ['rm', '--stop', '--force', service]);
   const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
-  const placeholder = stdout.trim();
+  const release = async () => void (await execFileAsync('docker', ['rm', '--force', stdout.trim()]));
   try {
-    await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', 'lmgate']);
-    await waitUntilHealthy(run, 'lmgate');
-    const addressAfter = await address();
-    expect(addressAfter, 'the new container has another address').not.toBe(addressBefore);
-    const upAt = Date.now();
-    // A header set no other test sends, so no kept decision answers: the new container must.
-    await expect
-      .poll(async () => (await request.post(tagged(`${CHAT}?moved=1`), { headers: { 'x-api-key': KEYS.gamma.key }, data: '{}' })).status(), { timeout: 15_000, intervals: [250] })
-      .toBe(200);
-    const took = Date.now() - upAt;
-    expect(took, `authorized again after ${took} ms`).toBeLessThan(5_000);
-  } finally {
-    await execFileAsync('docker', ['rm', '--force', placeholder]);
+    await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', service]);
+    await waitUntilHealthy(run, service);
+    return { before, after: await addressOf(run, service), release };
+  } catch (error) {
+    await release();
+    throw error;
   }
-  const nginxStartedAfter = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-  expect(nginxStartedAfter).toBe(nginxStartedBefore);
-});
+}
+
+for (const { service, headers } of [
+  // Header sets no other test sends, so no kept decision answers for the service.
+  { service: 'lmgate' as const, headers: { 'x-api-key': KEYS.gamma.key } },
+  { service: 'mock-upstream' as const, headers: { 'x-api-key': KEYS.beta.key, 'x-moved': '1' } },
+]) {
+  const what = service === 'lmgate' ? 'the LMGate service' : 'a provider';
+  test(`${what} moves: recreated at a new address, calls pass again within seconds, without an nginx restart`, async ({ request, run, tagged }) => {
+    const startedBefore = await nginxStartedAt(run);
+    const moved = await recreateElsewhere(run, service);
+    try {
+      expect(moved.after, 'the new container has another address').not.toBe(moved.before);
+      const upAt = Date.now();
+      await expect
+        .poll(async () => (await request.post(tagged(`${CHAT}?moved=1`), { headers, data: '{}' })).status(), { timeout: 15_000, intervals: [250] })
+        .toBe(200);
+      const took = Date.now() - upAt;
+      expect(took, `passing again after ${took} ms`).toBeLessThan(5_000);
+    } finally {
+      await moved.release();
+    }
+    expect(await nginxStartedAt(run)).toBe(startedBefore);
+  });
+}
