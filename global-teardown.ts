@@ -17,9 +17,11 @@ export default async function globalTeardown(): Promise<void> {
     console.log(`[e2e] remove it with: E2E_RUN_DIR=${info.runDir} docker compose -p ${info.project} ${files} down -v && rm -rf ${info.runDir}`);
     return;
   }
+  const started = Date.now();
   await downStack(info);
   const left = await leftovers(info.project);
   if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
   rmSync(info.runDir, { recursive: true, force: true });
   rmSync(RUN_INFO_FILE, { force: true });
+  console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -13,13 +13,14 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: true,
   // Tests mostly wait on the stack (stats delivery, "never arrives" windows), not on CPU.
-  workers: Number(process.env['E2E_WORKERS'] ?? 6),
+  workers: Number(process.env['E2E_WORKERS'] ?? 8),
   forbidOnly: Boolean(process.env['CI']),
   retries: 0,
   reporter: [
     ['list'],
     ['html', { open: 'never', outputFolder: 'playwright-report' }],
     ['junit', { outputFile: 'playwright-report/junit.xml' }],
+    ['./tests/support/phase-reporter.ts'],
   ],
   outputDir: 'test-results',
   use: {
@@ -28,29 +29,24 @@ export default defineConfig({
   },
   projects: [
     {
-      name: 'gateway',
-      testMatch: /.*\.spec\.ts$/,
-      testIgnore: /(faults|audit|isolated)\/.*/,
-    },
-    {
       // Each file brings up a stack of its own, so it runs beside `gateway`, not after it.
       name: 'isolated',
       testDir: './tests/isolated',
+      fullyParallel: false,
     },
     {
-      // These stop services, rewrite the allow-list and load the stack: one at a time,
-      // after the parallel tests, and each leaves the stack as it found it.
-      name: 'faults',
-      testDir: './tests/faults',
-      dependencies: ['gateway'],
-      workers: 1,
-      fullyParallel: false,
+      name: 'gateway',
+      testMatch: /.*\.spec\.ts$/,
+      testIgnore: /(audit|isolated)\/.*/,
     },
     {
       // Reads what the whole run left behind: last.
       name: 'audit',
       testDir: './tests/audit',
-      dependencies: ['faults'],
+      dependencies: ['gateway'],
+      // accounting first (it needs the provider mock, which the secrets audit takes down).
+      fullyParallel: false,
+      workers: 1,
     },
   ],
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { test as base, expect } from '@playwright/test';
 import { attachExchange, recordingRequestContext } from './support/exchanges';
 import { MockAdmin } from './support/mock-admin';
+import { prepareStack, removeStack, startStack, type StackOptions } from './support/lifecycle';
 import { readRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets } from './support/secrets';
 import { serviceLogs } from './support/stack';
@@ -19,12 +20,37 @@ export interface TestFixtures {
   containerLogsOnFailure: void;
 }
 
+/** A stack of the file's own: its label and what differs from the shared one. */
+export type OwnStack = Omit<StackOptions, 'standalone'> & { label: string };
+
 export interface WorkerFixtures {
+  /**
+   * `test.use({ ownStack: {...} })` in a file whose tests change shared state (stop the
+   * service, rewrite the allow-list, break the stats path): its worker brings up a stack
+   * of its own, and every fixture (request, mock, stats, run) points at it.
+   */
+  ownStack: OwnStack | null;
   run: RunInfo;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
-  run: [async ({}, use) => use(readRunInfo()), { scope: 'worker' }],
+  ownStack: [null, { scope: 'worker', option: true }],
+
+  run: [
+    async ({ ownStack }, use) => {
+      const shared = readRunInfo();
+      if (ownStack === null) return use(shared);
+      const { label, ...options } = ownStack;
+      const info = await prepareStack({ ...options, label, standalone: shared.standalone });
+      await startStack(info);
+      try {
+        await use(info);
+      } finally {
+        await removeStack(info);
+      }
+    },
+    { scope: 'worker', timeout: 180_000 },
+  ],
 
   baseURL: async ({ run }, use) => use(run.gatewayURL),
 

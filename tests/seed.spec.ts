@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, expect } from './fixtures';
 import { KEYS, UNKNOWN_KEY } from './support/keys';
 import { containerId, dockerInspect } from './support/stack';
 
-const run = promisify(execFile);
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -41,7 +40,8 @@ test.describe('seed acceptance criteria', () => {
     expect(response.status()).toBe(403);
     expect(response.headers()['content-type']).toContain('application/json');
     expect(await response.json()).toEqual(FORBIDDEN);
-    await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+    await mock.expectNoRequests(tag);
+    stats.expectNoLines(tag);
   });
 
   test('after a proxied call a stats line has the right provider, endpoint and status', async ({ request, tagged, stats, tag }) => {
@@ -78,13 +78,9 @@ test.describe('seed acceptance criteria', () => {
     const check = (lmgate['Config'] as { Healthcheck: { Test: string[] } }).Healthcheck.Test.join(' ');
     expect(check).toContain('/healthz');
 
-    // The health log keeps only the last probes; the daemon's event history has the order.
-    const created = (lmgate['Created'] as string) ?? '';
-    const { stdout } = await run('docker', [
-      'events', '--since', created, '--until', new Date().toISOString(),
-      '--filter', `label=com.docker.compose.project=${info.project}`, '--format', '{{json .}}',
-    ]);
-    const events = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { status?: string; Action?: string; id: string; timeNano: number });
+    // The health log keeps only the last probes; the stack's events, recorded from `up` on
+    // (tests/support/lifecycle.ts), have the order.
+    const events = readFileSync(join(info.runDir, 'events.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { status?: string; Action?: string; id: string; timeNano: number });
     const action = (e: { status?: string; Action?: string }) => e.Action ?? e.status ?? '';
     const lmgateId = lmgate['Id'] as string;
     const nginxId = nginx['Id'] as string;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as compose from 'docker-compose';
@@ -12,6 +13,8 @@ export const PROJECT_PREFIX = 'lmgate-e2e-';
 export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
 /** Overlay that puts the faulty stand-in (mock-upstream/src/faulty-service.ts) in the service's place. */
 export const FAULTY_SERVICE_OVERLAY = 'docker-compose.faulty-service.yaml';
+/** How long a stack's Docker events are recorded from `up` on: its start and first health checks. */
+const EVENTS_RECORDED_MS = 120_000;
 const HEALTH_TIMEOUT_MS = Number(process.env['E2E_HEALTH_TIMEOUT_MS'] ?? 180_000);
 
 export function freePort(): Promise<number> {
@@ -107,8 +110,21 @@ export async function waitForHealth(info: RunInfo, timeoutMs = HEALTH_TIMEOUT_MS
   );
 }
 
-/** `up --build --detach`; Compose itself waits for the health-gated start order. */
+/**
+ * `up --build --detach`; Compose itself waits for the health-gated start order. The
+ * daemon keeps only the last few hundred events machine-wide (health probes of parallel
+ * stacks fill that fast), so the stack's events from here on — start order, health — are
+ * written to `<runDir>/events.jsonl` by a `docker events` that ends by itself.
+ */
 export async function upStack(info: RunInfo): Promise<void> {
+  const out = openSync(join(info.runDir, 'events.jsonl'), 'a');
+  const until = new Date(Date.now() + EVENTS_RECORDED_MS).toISOString();
+  const watcher = spawn('docker', ['events', '--until', until, '--filter', `label=com.docker.compose.project=${info.project}`, '--format', '{{json .}}'], {
+    stdio: ['ignore', out, 'ignore'],
+    detached: true,
+  });
+  watcher.unref();
+  closeSync(out);
   await composeCall('up', () => compose.upAll({ ...composeOptions(info), commandOptions: ['--build', '--detach'] }));
 }
 

@@ -31,24 +31,26 @@ export class StatsFile {
     return this.all().filter((line) => tagOfEndpoint(line.endpoint) === tag);
   }
 
-  /** Waits for `count` lines with the tag, then checks for a moment that no more arrive. */
+  /**
+   * Waits for `count` lines with the tag and returns them; more than `count` at that moment
+   * fails. A line doubled later is caught by the whole-run accounting
+   * (tests/audit/accounting.spec.ts), which compares every tag's lines with the mock's
+   * journal at the end of the run: no test waits for it.
+   */
   async waitForLines(tag: string, count = 1, timeout = 15_000): Promise<StatsLine[]> {
+    let lines: StatsLine[] = [];
     await expect
-      .poll(() => this.lines(tag).length, { timeout, message: `stats lines tagged ${tag}` })
+      .poll(() => (lines = this.lines(tag)).length, { timeout, message: `stats lines tagged ${tag}` })
       .toBeGreaterThanOrEqual(count);
-    // A doubled record would come a delivery tick (1 s) and a flush later: wait that out.
-    await new Promise((r) => setTimeout(r, 1_300));
-    const lines = this.lines(tag);
     expect(lines, `exactly ${count} stats line(s) tagged ${tag}`).toHaveLength(count);
     return lines;
   }
 
-  /** Gateway refusals are not proxied and leave no line: checked over a window. */
-  async expectNoLines(tag: string, windowMs = 2_000): Promise<void> {
-    const until = Date.now() + windowMs;
-    do {
-      expect(this.lines(tag), `stats lines tagged ${tag}`).toEqual([]);
-      await new Promise((r) => setTimeout(r, 250));
-    } while (Date.now() < until);
+  /**
+   * No line with the tag now. That none arrives later either is proven by the whole-run
+   * accounting: a tag the mock never saw must end the run without a line.
+   */
+  expectNoLines(tag: string): void {
+    expect(this.lines(tag), `stats lines tagged ${tag}`).toEqual([]);
   }
 }

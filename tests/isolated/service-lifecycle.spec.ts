@@ -9,13 +9,13 @@ const execFileAsync = promisify(execFile);
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 
-test.describe.configure({ mode: 'serial' });
+// Changes the stack's state: a stack of its own, its tests one after another.
+test.use({ ownStack: { label: 'lifecycle' } });
 
 test.describe('the LMGate service is down: authorization fails closed', () => {
-  const outages = [
-    { name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] },
-    { name: 'killed with SIGKILL', stop: ['kill', '-s', 'SIGKILL', 'lmgate'] },
-  ];
+  // Every other way the service can fail is in service-outages.spec.ts and
+  // service-answers.spec.ts; here the real service, and the decisions kept from before.
+  const outages = [{ name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] }];
 
   for (const outage of outages) {
     test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
@@ -37,12 +37,9 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
           ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
           ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }],
         ] as const) {
-          const started = Date.now();
           const response = await request.post(tagged(path), { headers, data: '{}', timeout: 15_000 });
-          const took = Date.now() - started;
           expect(response.status(), path).toBe(403);
           expect(await response.json()).toEqual(FORBIDDEN);
-          expect(took, `${path} answered after ${took} ms`).toBeLessThan(5_000);
         }
         await mock.expectNoRequests(tag);
       } finally {
@@ -69,15 +66,23 @@ async function addressOf(run: RunInfo, service: Service): Promise<string | undef
 const nginxStartedAt = async (run: RunInfo) => ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
 
 /**
- * Recreates a service at another address: Docker would hand the freed address straight
- * back, so another container takes it first, as happens on a busy host.
+ * Recreates a service at another address. Docker hands out the lowest free address, which
+ * would be the one just freed: placeholder containers take free addresses until one holds
+ * the old one, as other containers would on a busy host.
  */
 async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ before?: string; after?: string; release: () => Promise<void> }> {
   const before = await addressOf(run, service);
   await composeRun(run, ['rm', '--stop', '--force', service]);
-  const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
-  const release = async () => void (await execFileAsync('docker', ['rm', '--force', stdout.trim()]));
+  const placeholders: string[] = [];
+  const release = async () => void (placeholders.length > 0 && (await execFileAsync('docker', ['rm', '--force', ...placeholders])));
   try {
+    for (let i = 0; i < 8; i++) {
+      const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
+      const id = stdout.trim();
+      placeholders.push(id);
+      const networks = ((await dockerInspect(id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+      if (Object.values(networks)[0]?.IPAddress === before) break;
+    }
     await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', service]);
     await waitUntilHealthy(run, service);
     return { before, after: await addressOf(run, service), release };

@@ -3,7 +3,8 @@ import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { composeRun } from '../support/stack';
 
-test.describe.configure({ mode: 'serial' });
+// Changes the stack's state: a stack of its own, its tests one after another.
+test.use({ ownStack: { label: 'delivery' } });
 
 /**
  * Measures that stats delivery never sits on the request path: while the service cannot
@@ -60,8 +61,9 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     console.log(`[delivery-timing] ${timing}`);
     // A: its own stream time (5 gaps of 300 ms), nothing added at its end.
     expect(aMs).toBeLessThan(1_500 + 700);
-    // B: a normal call; a stats round trip to a service that was frozen would cost far more.
-    expect(bMs).toBeLessThan(typical + 250);
+    // B: a normal call. Waiting on a delivery to a service that was frozen would add at
+    // least js_fetch_timeout (500 ms); the rest of the margin is a loaded machine's noise.
+    expect(bMs).toBeLessThan(typical + 400);
     expect(sockets.size, 'all calls on one keep-alive connection').toBe(1);
     const lines = await stats.waitForLines(tag, 7, 20_000);
     expect(lines.filter((l) => l.endpoint.includes('step=a&'))).toHaveLength(1);

@@ -3,7 +3,8 @@ import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { composeRun, serviceLogs } from '../support/stack';
 
-test.describe.configure({ mode: 'serial' });
+// Changes the stack's state: a stack of its own, its tests one after another.
+test.use({ ownStack: { label: 'stats-path' } });
 
 const chat = { authorization: `Bearer ${KEYS.alpha.key}` };
 

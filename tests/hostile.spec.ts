@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
-import { test, expect } from '../fixtures';
-import { nodeInsideNetwork } from '../support/inside';
-import { KEYS } from '../support/keys';
+import { test, expect } from './fixtures';
+import { declareLinesWithoutUpstream } from './support/accounting';
+import { nodeInsideNetwork } from './support/inside';
+import { KEYS } from './support/keys';
 
-test.describe.configure({ mode: 'serial' });
 
 const auth = { authorization: `Bearer ${KEYS.alpha.key}` };
 
@@ -29,7 +29,8 @@ test.describe('hostile and odd input', () => {
         const response = await request.fetch(tagged(path), { method, headers: auth, data: '{"request_uri":"/x","status":200,"lmgate_id":"1","upstream_host":"api.openai.com"}' });
         expect(response.status(), method).toBe(404);
       }
-      await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+      await mock.expectNoRequests(tag);
+      stats.expectNoLines(tag);
     });
   }
 
@@ -58,9 +59,9 @@ test.describe('hostile and odd input', () => {
       c.expect(statusOf(raw));
     }
     // Only the call with a key that stays under /openai/ arrived, at OpenAI.
-    const arrived = await mock.waitForRequests(tag, 1);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await mock.requests(tag)).toHaveLength(1);
+    // Each request had its answer before the next was sent: one read of the journal.
+    const arrived = await mock.requests(tag);
+    expect(arrived).toHaveLength(1);
     expect(arrived[0]!.path).toBe('/v1/chat/completions');
     for (const recorded of arrived) {
       expect(recorded.host).toBe('api.openai.com');
@@ -75,7 +76,8 @@ test.describe('hostile and odd input', () => {
     });
     expect(response.status()).toBeGreaterThanOrEqual(400);
     expect(response.status()).toBeLessThan(500);
-    await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+    await mock.expectNoRequests(tag);
+    stats.expectNoLines(tag);
   });
 
   test('a body over the size limit gets 413 from nginx, no upstream call and no stats line', async ({ run, tag, mock, stats }) => {
@@ -89,11 +91,11 @@ test.describe('hostile and odd input', () => {
       'Connection: close',
     ]);
     expect(statusOf(raw)).toBe(413);
-    await Promise.all([mock.expectNoRequests(tag), stats.expectNoLines(tag)]);
+    await mock.expectNoRequests(tag);
+    stats.expectNoLines(tag);
   });
 
   test("garbage posted to the service's /stats from inside the network: it answers, keeps serving, writes no corrupt line", async ({ run, request, stats, tagged, tag }) => {
-    const before = stats.all().length;
     // Each case: content type, body (built inside the container), what the service must answer.
     const out = await nodeInsideNetwork(
       run,
@@ -132,9 +134,10 @@ test.describe('hostile and odd input', () => {
     const response = await request.post(tagged('/openai/v1/chat/completions'), { headers: auth, data: '{}' });
     expect(response.status()).toBe(200);
     await stats.waitForLines(tag, 1);
+    // The one valid record was written once; the rejected ones left nothing (the run's
+    // accounting checks that no other tag got a line the mock did not see).
     await stats.waitForLines(`${tag}-inside`, 1);
-    // The faults project runs alone: the call and the one allowed record are the new lines.
-    expect(stats.all().length).toBe(before + 2);
+    declareLinesWithoutUpstream(run, `${tag}-inside`, 1);
     for (const line of stats.text().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
   });
 

@@ -1,0 +1,53 @@
+import { test, expect } from '../fixtures';
+import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { authCalls, call } from '../support/faulty-service';
+
+// Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
+// where the service's place is taken by a stand-in that fails on request
+// (docker-compose.faulty-service.yaml). nginx and its configuration are the production ones.
+const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
+/** nginx waits for the service at most proxy_read_timeout (3 s) of /_lmgate_auth_service. */
+const REFUSAL_BOUND_MS = 4_500;
+
+test.use({ ownStack: { label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY] } });
+
+const failures = [
+  ['500', 'answers 500'],
+  ['503', 'answers 503'],
+  ['no-id', 'answers 200 without X-LMGate-ID'],
+  ['empty-id', 'answers 200 with an empty X-LMGate-ID'],
+  ['garbage', 'answers bytes that are not HTTP'],
+  ['close', 'closes the connection without an answer'],
+  ['hang', 'never answers (timeout)'],
+] as const;
+
+for (const [mode, what] of failures) {
+  test(`the service ${what}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing reaches the provider, and the refusal is not kept`, async ({ run, tag, mock }) => {
+    const key = `fault-${mode}-${tag}`;
+    for (let i = 0; i < 2; i++) {
+      const { status, body, ms } = await call(run, key, tag, i);
+      expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
+      expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
+    }
+    // Not kept: the second call asked the service again.
+    expect(await authCalls(run, key)).toBe(2);
+    // A refusal happens before nginx proxies anything: one read of the journal suffices.
+    expect(await mock.requests(tag)).toEqual([]);
+  });
+}
+
+test('controls: an allowed answer passes and is kept (one question for two calls); a refusal is kept too', async ({ run, tag, mock }) => {
+  const allow = `fault-allow-${tag}`;
+  const deny = `fault-deny-${tag}`;
+  expect([(await call(run, allow, tag, 0)).status, (await call(run, allow, tag, 1)).status]).toEqual([200, 200]);
+  expect([(await call(run, deny, `${tag}-deny`, 0)).status, (await call(run, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]);
+  expect([await authCalls(run, allow), await authCalls(run, deny)]).toEqual([1, 1]);
+  expect(await mock.requests(tag)).toHaveLength(2);
+});
+
+test("an X-Accel-Redirect in the service's answer does not steer nginx: the call goes where the client sent it", async ({ run, tag, mock }) => {
+  const { status } = await call(run, `fault-redirect-${tag}`, tag, 0);
+  expect(status).toBe(200);
+  const [recorded] = await mock.requests(tag);
+  expect([recorded?.method, recorded?.path]).toEqual(['POST', '/v1/chat/completions']);
+});

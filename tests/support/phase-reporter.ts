@@ -1,0 +1,44 @@
+import type { FullResult, Reporter, TestCase, TestResult } from '@playwright/test/reporter';
+
+/**
+ * Prints where the run's time went, so that a slower phase shows: from the runner's start
+ * to the first test (global setup: build, stacks up), then each project's span from its
+ * first test's start to its last test's end (file-own stacks included), and the total.
+ * Global teardown prints its own time after this.
+ */
+export default class PhaseReporter implements Reporter {
+  private readonly started = Date.now();
+  private firstTest: number | undefined;
+  private readonly spans = new Map<string, { from: number; to: number; tests: number }>();
+
+  onTestBegin(test: TestCase, result: TestResult): void {
+    const at = result.startTime.getTime();
+    this.firstTest ??= at;
+    const project = test.parent.project()?.name ?? '?';
+    const span = this.spans.get(project) ?? { from: at, to: at, tests: 0 };
+    span.from = Math.min(span.from, at);
+    this.spans.set(project, span);
+  }
+
+  onTestEnd(test: TestCase, result: TestResult): void {
+    const span = this.spans.get(test.parent.project()?.name ?? '?');
+    if (!span) return;
+    span.to = Math.max(span.to, result.startTime.getTime() + result.duration);
+    span.tests++;
+  }
+
+  onEnd(_result: FullResult): void {
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const ended = Date.now();
+    const lines = [`[e2e] phases: setup ${s((this.firstTest ?? ended) - this.started)}`];
+    for (const [project, span] of [...this.spans.entries()].sort((a, b) => a[1].from - b[1].from)) {
+      lines.push(`${project} ${s(span.to - span.from)} (${span.tests} tests, from +${s(span.from - this.started)})`);
+    }
+    lines.push(`total before teardown ${s(ended - this.started)}`);
+    console.log(lines.join(' · '));
+  }
+
+  printsToStdio(): boolean {
+    return false;
+  }
+}
