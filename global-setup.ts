@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
+import { buildImages, E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
 import { PROJECT_ROOT, RUN_INFO_FILE } from './tests/support/run-info';
 import { checkDocker, downStack, projectsWithPrefix } from './tests/support/stack';
 
@@ -34,6 +34,7 @@ export default async function globalSetup(): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 
   const info = await prepareStack({ standalone });
+  await buildImages(info);
   writeFileSync(RUN_INFO_FILE, JSON.stringify(info, null, 2));
   process.env['E2E_RUN_INFO'] = RUN_INFO_FILE;
   await startStack(info, process.env['E2E_KEEP_STACK'] === '1');

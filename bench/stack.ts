@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { E2E_COMPOSE_FILES, freePort, prepareStack, removeStack, startStack, waitForHealth } from '../tests/support/lifecycle';
+import { buildImages, E2E_COMPOSE_FILES, freePort, prepareStack, removeStack, startStack, waitForHealth } from '../tests/support/lifecycle';
 import { E2E_DIR, type RunInfo } from '../tests/support/run-info';
 
 export const BENCH_COMPOSE_FILES = [...E2E_COMPOSE_FILES, 'docker-compose.bench.yaml'];
@@ -54,6 +54,7 @@ export async function openStack(standalone: boolean, keep: boolean): Promise<Ben
   });
   info.composeFiles = BENCH_COMPOSE_FILES;
   const stack: BenchStack = { info, plainURL: `http://127.0.0.1:${plainPort}`, mockURL: `https://127.0.0.1:${mockPort}`, started: true };
+  await buildImages(info);
   await startStack(info);
   if (keep) {
     writeFileSync(KEPT_STACK_FILE, JSON.stringify(stack, null, 2));

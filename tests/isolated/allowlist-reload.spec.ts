@@ -30,20 +30,20 @@ test.describe('allow-list hot reload', () => {
   test('a key added to the file is accepted within the poll interval, and a removed key is refused', async ({ request, run, tagged, stats, tag }) => {
     expect(await status(request, tagged('/openai/v1/chat/completions?step=before'), NEW_KEY.key)).toBe(403);
     writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
     const lines = await stats.waitForLines(tag, 1);
     expect(lines[0]?.lmgate_id).toBe(NEW_KEY.id);
 
     writeAllowList(run.allowListFile, allowListCsv(INITIAL_KEYS.filter((k) => k !== KEYS.gamma)));
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=removed'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS }).toBe(403);
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=removed'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(403);
     expect(await status(request, tagged('/openai/v1/chat/completions?step=other'), KEYS.alpha.key)).toBe(200);
     writeAllowList(run.allowListFile, original);
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
   });
 
   test('a removed key stops working within the poll interval plus the auth cache lifetime, even under steady use', async ({ request, run, tagged }) => {
     writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS }).toBe(200);
+    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
     // Keep the cached decision warm, then remove the key.
     for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=warm'), NEW_KEY.key)).toBe(200);
     writeAllowList(run.allowListFile, original);
@@ -68,7 +68,7 @@ test.describe('allow-list hot reload', () => {
       const before = await failures();
       writeAllowList(run.allowListFile, broken);
       // The service read this version and rejected it (it warns once per version).
-      await expect.poll(failures, { timeout: RELOAD_WITHIN_MS }).toBe(before + 1);
+      await expect.poll(failures, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
       expect(await status(request, tagged('/openai/v1/chat/completions'), KEYS.alpha.key), JSON.stringify(broken)).toBe(200);
       expect(await status(request, tagged('/openai/v1/chat/completions'), KEYS.beta.key)).toBe(200);
     }
@@ -97,12 +97,29 @@ test.describe('allow-list hot reload', () => {
       const before = await reloads();
       writeAllowList(run.allowListFile, allowListCsv(i % 2 === 0 ? [...INITIAL_KEYS, NEW_KEY] : INITIAL_KEYS));
       // Swapped in while the traffic runs: the next version only after this one.
-      await expect.poll(reloads, { timeout: RELOAD_WITHIN_MS }).toBe(before + 1);
+      await expect.poll(reloads, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
     }
     writing = false;
     await traffic;
     writeAllowList(run.allowListFile, original);
     expect(calls).toBeGreaterThan(20);
     expect(refused, `${refused} of ${calls} calls refused`).toBe(0);
+  });
+
+  test('the file as people write it: a BOM, CRLF line ends, quoted fields, spaces around values, a trailing blank line', async ({ request, run, tagged }) => {
+    const reloads = async () => (await serviceLogs(run, ['lmgate'], 1000)).split('allow-list reloaded').length - 1;
+    const before = await reloads();
+    const text =
+      '\ufeffid , api_key , owner , added\r\n' +
+      `  ${KEYS.alpha.id} ,  ${KEYS.alpha.key}  , team-alpha , 2026-01-15\r\n` +
+      `"${NEW_KEY.id}","${NEW_KEY.key}","team ""new"", with a comma",2026-02-01\r\n` +
+      '\r\n';
+    writeAllowList(run.allowListFile, text);
+    await expect.poll(reloads, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
+    // Fresh header spellings: no decision kept from before the reload answers.
+    const statusWith = async (name: string, key: string) => (await request.post(tagged('/openai/v1/chat/completions'), { headers: { [name]: key }, data: '{}' })).status();
+    expect(await statusWith('X-Api-Key', KEYS.alpha.key), 'the row with spaces around its values').toBe(200);
+    expect(await statusWith('X-Api-Key', NEW_KEY.key), 'the quoted row').toBe(200);
+    expect(await statusWith('X-Api-Key', KEYS.beta.key), 'a key the new file no longer lists').toBe(403);
   });
 });

@@ -1,7 +1,8 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
-import { composeRun } from '../support/stack';
+import { afterStatsBarrier } from '../support/barrier';
+import { composeRun, serviceLogs, waitUntilHealthy } from '../support/stack';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
 test.use({ ownStack: { label: 'delivery' } });
@@ -72,3 +73,34 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     agent.destroy();
   }
 });
+
+for (const outage of [
+  { name: 'times out (frozen)', down: ['pause', 'lmgate'], up: ['unpause', 'lmgate'], evidence: 'delivery failed' },
+  { name: 'answers 5xx (stopped: the /stats location answers 502)', down: ['stop', '--timeout', '5', 'lmgate'], up: ['start', 'lmgate'], evidence: 'service answered 502' },
+]) {
+  test(`stats delivery survives a service that ${outage.name}: every record is written exactly once after it recovers`, async ({ run, request, tagged, tag, stats }) => {
+    const retries = async () => (await serviceLogs(run, ['nginx'], 2000)).split(outage.evidence).length - 1;
+    const retriesBefore = await retries();
+    // A header set of its own: the decision kept for it lets calls through while the
+    // service is down (for the auth cache's 2 s), so their records meet the outage.
+    const headers = { 'x-api-key': KEYS.beta.key, 'x-outage': tag };
+    const post = async (i: number) => (await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers, data: '{}' })).status();
+    expect(await post(0)).toBe(200);
+    let passed = 1;
+    await composeRun(run, outage.down);
+    try {
+      for (let i = 1; i <= 3; i++) if ((await post(i)) === 200) passed++;
+      expect(passed, 'calls let through while the service was down').toBeGreaterThan(1);
+      // The delivery task met the outage and kept the records.
+      await expect.poll(retries, { timeout: 10_000 }).toBeGreaterThan(retriesBefore);
+    } finally {
+      await composeRun(run, outage.up);
+    }
+    await waitUntilHealthy(run, 'lmgate');
+    await stats.waitForLines(tag, passed, 20_000);
+    // Re-sent batches must not double: once a later call's line is in, none can still come.
+    await afterStatsBarrier(request, stats, tag);
+    const byCall = stats.lines(tag).map((line) => new URLSearchParams(line.endpoint.split('?')[1]).get('i'));
+    expect(byCall.sort()).toEqual(Array.from({ length: passed }, (_, i) => String(i)).sort());
+  });
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -111,7 +112,7 @@ export async function waitForHealth(info: RunInfo, timeoutMs = HEALTH_TIMEOUT_MS
 }
 
 /**
- * `up --build --detach`; Compose itself waits for the health-gated start order. The
+ * `up --detach` of images built by buildImages; Compose itself waits for the health-gated start order. The
  * daemon keeps only the last few hundred events machine-wide (health probes of parallel
  * stacks fill that fast), so the stack's events from here on — start order, health — are
  * written to `<runDir>/events.jsonl` by a `docker events` that ends by itself.
@@ -125,7 +126,17 @@ export async function upStack(info: RunInfo): Promise<void> {
   });
   watcher.unref();
   closeSync(out);
-  await composeCall('up', () => compose.upAll({ ...composeOptions(info), commandOptions: ['--build', '--detach'] }));
+  await composeCall('up', () => compose.upAll({ ...composeOptions(info), commandOptions: ['--no-build', '--detach'] }));
+}
+
+/**
+ * Builds the stack's images once for the whole run (every stack then starts with
+ * `--no-build`), and removes what the build left dangling: the previous build of an image
+ * whose content changed. Only images labelled by this project's Dockerfiles are touched.
+ */
+export async function buildImages(info: RunInfo): Promise<void> {
+  await composeCall('build', () => compose.buildAll({ ...composeOptions(info) }));
+  await promisify(execFile)('docker', ['image', 'prune', '--force', '--filter', 'label=org.lmgate.image']);
 }
 
 /** Brings a prepared stack up and waits for health; on failure takes it down and removes its files. */

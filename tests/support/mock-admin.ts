@@ -24,7 +24,7 @@ export class MockAdmin {
   async waitForRequests(tag: string, count = 1, timeout = 10_000): Promise<RecordedRequest[]> {
     let found: RecordedRequest[] = [];
     await expect
-      .poll(async () => (found = await this.requests(tag)).length, { timeout, message: `mock upstream requests tagged ${tag}` })
+      .poll(async () => (found = await this.requests(tag)).length, { timeout, intervals: [50, 100], message: `mock upstream requests tagged ${tag}` })
       .toBeGreaterThanOrEqual(count);
     return found;
   }
@@ -36,7 +36,7 @@ export class MockAdmin {
   async answered(tag: string, count = 1, timeout = 10_000): Promise<RecordedRequest[]> {
     let found: RecordedRequest[] = [];
     await expect
-      .poll(async () => (found = await this.requests(tag)).filter((r) => r.response !== null).length, { timeout, message: `answered mock requests tagged ${tag}` })
+      .poll(async () => (found = await this.requests(tag)).filter((r) => r.response !== null).length, { timeout, intervals: [50, 100], message: `answered mock requests tagged ${tag}` })
       .toBeGreaterThanOrEqual(count);
     return found;
   }

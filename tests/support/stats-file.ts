@@ -40,7 +40,7 @@ export class StatsFile {
   async waitForLines(tag: string, count = 1, timeout = 15_000): Promise<StatsLine[]> {
     let lines: StatsLine[] = [];
     await expect
-      .poll(() => (lines = this.lines(tag)).length, { timeout, message: `stats lines tagged ${tag}` })
+      .poll(() => (lines = this.lines(tag)).length, { timeout, intervals: [100], message: `stats lines tagged ${tag}` })
       .toBeGreaterThanOrEqual(count);
     expect(lines, `exactly ${count} stats line(s) tagged ${tag}`).toHaveLength(count);
     return lines;
