@@ -24,8 +24,13 @@ var DELIVERY_BUDGET_MS = 300;
 var captured = [];
 var capturedBytes = 0;
 var truncated = false;
+// From the request's arrival to the provider's first body byte (time to first token).
+var firstByteMs = null;
 
 function capture(r, data, flags) {
+    if (firstByteMs === null && data.length > 0) {
+        firstByteMs = elapsedMs(r);
+    }
     if (data.length > 0 && !truncated) {
         var room = CAPTURE_CAP - capturedBytes;
         if (data.length <= room) {
@@ -42,6 +47,11 @@ function capture(r, data, flags) {
     r.sendBuffer(data, flags);
 }
 
+// $request_time: seconds since nginx read the request's first bytes, to the millisecond.
+function elapsedMs(r) {
+    return Math.round((parseFloat(r.variables.request_time) || 0) * 1000);
+}
+
 function capturedText() {
     if (captured.length === 0) {
         return '';
@@ -56,11 +66,13 @@ function enqueue(r) {
         if (!id) {
             return '0';
         }
-        var elapsed = parseFloat(r.variables.request_time) || 0;
+        var durationMs = elapsedMs(r);
         var headers = keys.keyHeaders(r);
         var record = {
             request_id: r.variables.request_id,
-            timestamp: Date.now() - Math.round(elapsed * 1000),
+            timestamp: Date.now() - durationMs,
+            duration_ms: durationMs,
+            first_byte_ms: firstByteMs,
             request_uri: r.variables.request_uri,
             status: parseInt(r.variables.status, 10) || 0,
             lmgate_id: id,
