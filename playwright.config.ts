@@ -12,8 +12,9 @@ export default defineConfig({
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
-  // Tests mostly wait on the stack (stats delivery, "never arrives" windows), not on CPU.
-  workers: Number(process.env['E2E_WORKERS'] ?? 8),
+  // Tests mostly wait on the stacks, not on CPU; each isolated file holds a worker for
+  // all its tests, so there are enough for them and the gateway project side by side.
+  workers: Number(process.env['E2E_WORKERS'] ?? 14),
   forbidOnly: Boolean(process.env['CI']),
   retries: 0,
   reporter: [

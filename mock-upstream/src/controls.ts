@@ -33,9 +33,10 @@ export const DEFAULT_USAGE: Usage = { input: 11, output: 7 };
 export const DEFAULT_EVENT_DELAY_MS = 5;
 const MAX_DELAY_MS = 600_000;
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An RFC 9110 token: what a header name (or a method) may be. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function nonNegativeInt(header: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
+export function nonNegativeInt(header: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
   const trimmed = raw.trim();
   if (!/^\d+$/.test(trimmed) || Number(trimmed) > max) throw new ControlError(`${header}: expected a non-negative integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got "${raw}"`);
   return Number(trimmed);

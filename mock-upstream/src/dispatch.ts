@@ -1,6 +1,7 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { ControlError, parseControls } from './controls.js';
 import { errorPlan } from './errors.js';
+import { checkExpectations, expectationFailedPlan, parseExpectations } from './expectations.js';
 import { emptyPlan, jsonPlan, type ReplyPlan } from './plan.js';
 import { detectProvider } from './providers/index.js';
 import type { JsonObject, ProviderName } from './providers/types.js';
@@ -50,12 +51,17 @@ function parseJsonObject(body: Buffer, contentEncoding: string | undefined): Jso
 export function planReply(request: ProviderRequest): PlannedReply {
   const provider = detectProvider(request.headers['host'], request.path, request.headers);
   let controls;
+  let expectations;
   try {
     controls = parseControls(request.headers, request.rawHeaders);
+    expectations = parseExpectations(request.rawHeaders);
   } catch (error) {
     if (!(error instanceof ControlError)) throw error;
     return { plan: errorPlan(provider.name, { status: 400, message: `mock-upstream: ${error.message}` }), preDelayMs: 0, extraHeaders: [] };
   }
+  const mismatches = expectations ? checkExpectations(expectations, request) : [];
+  // Before any scenario and without delay or extra headers: nothing may blur the failure.
+  if (mismatches.length > 0) return { plan: expectationFailedPlan(mismatches), preDelayMs: 0, extraHeaders: [] };
   const { scenarios } = controls;
   const finish = (plan: ReplyPlan): PlannedReply => {
     if (controls.status !== null && controls.status < 400) plan.status = controls.status;
