@@ -23,6 +23,14 @@ export class AllowListError extends Error {
   override name = 'AllowListError';
 }
 
+/** Told about every list that takes effect and every reload that failed (metrics follow the list this way). */
+export interface AllowListMonitor {
+  allowListLoaded(keys: number, reload: boolean): void;
+  allowListReloadFailed(): void;
+}
+
+const NO_MONITOR: AllowListMonitor = { allowListLoaded: () => {}, allowListReloadFailed: () => {} };
+
 export interface AllowListLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -105,16 +113,18 @@ export class AllowList {
     entries: Map<string, AllowListEntry>,
     loadedFingerprint: string,
     private readonly logger: AllowListLogger,
+    private readonly monitor: AllowListMonitor,
   ) {
     this.entries = entries;
     this.loadedFingerprint = loadedFingerprint;
   }
 
-  static async load(path: string, logger: AllowListLogger): Promise<AllowList> {
+  static async load(path: string, logger: AllowListLogger, monitor: AllowListMonitor = NO_MONITOR): Promise<AllowList> {
     const before = await stat(path).catch(() => undefined);
     const entries = await readAllowList(path);
     logger.info({ path, keys: entries.size }, 'allow-list loaded');
-    return new AllowList(path, entries, before ? fingerprint(before) : '', logger);
+    monitor.allowListLoaded(entries.size, false);
+    return new AllowList(path, entries, before ? fingerprint(before) : '', logger, monitor);
   }
 
   get size(): number {
@@ -140,6 +150,7 @@ export class AllowList {
     } catch (error) {
       if (this.loadedFingerprint !== MISSING) {
         this.logger.warn({ path: this.path, err: (error as Error).message }, 'allow-list not readable; keeping the previous list');
+        this.monitor.allowListReloadFailed();
       }
       this.loadedFingerprint = MISSING;
       return;
@@ -150,10 +161,12 @@ export class AllowList {
       this.entries = entries;
       this.loadedFingerprint = current;
       this.logger.info({ path: this.path, keys: entries.size }, 'allow-list reloaded');
+      this.monitor.allowListLoaded(entries.size, true);
     } catch (error) {
-      // Remember the broken version so the warning is logged once, not on every poll.
+      // Remember the broken version so the warning is logged (and counted) once, not on every poll.
       this.loadedFingerprint = current;
       this.logger.warn({ path: this.path, err: (error as Error).message }, 'allow-list reload failed; keeping the previous list');
+      this.monitor.allowListReloadFailed();
     }
   }
 

@@ -14,6 +14,7 @@ export interface Config {
     rotate_bytes: number;
   };
   logging: { level: LogLevel };
+  metrics: { host: string; port: number };
 }
 
 export const DEFAULT_CONFIG_PATH = 'config/lmgate.yaml';
@@ -37,6 +38,7 @@ export function defaultConfig(): Config {
       rotate_bytes: 100 * 1024 * 1024,
     },
     logging: { level: 'info' },
+    metrics: { host: '0.0.0.0', port: 9464 },
   };
 }
 
@@ -93,6 +95,7 @@ const SCHEMA: Record<string, Record<string, Validator>> = {
     rotate_bytes: integer(1, Number.MAX_SAFE_INTEGER),
   },
   logging: { level: logLevel },
+  metrics: { host: nonEmptyString, port: integer(1, 65535) },
 };
 
 /** Environment values arrive as text: give them the type they spell. */
@@ -202,5 +205,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const isText = validatorFor(override.path[0], override.path[1]) === nonEmptyString;
     applyValue(config, override.path, isText ? override.raw : override.value, override.variable);
   }
-  return { config: config as unknown as Config, source: path };
+  const loaded = config as unknown as Config;
+  if (loaded.metrics.port === loaded.server.port) {
+    throw new ConfigError(`invalid value for metrics.port: it must differ from server.port (${loaded.server.port}), metrics have a listener of their own`);
+  }
+  return { config: loaded, source: path };
 }

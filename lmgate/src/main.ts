@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { AllowList, AllowListError } from './allowlist.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildMetricsServer } from './metrics-server.js';
+import { Metrics } from './metrics.js';
 import { buildServer } from './server.js';
 import { StatsWriter } from './stats-writer.js';
 
@@ -29,20 +31,25 @@ async function start(): Promise<void> {
   const logger = createLogger(config);
   logger.info({ config_file: source ?? '(built-in defaults)' }, 'configuration loaded');
 
-  const allowList = await AllowList.load(config.auth.allowlist_path, logger);
+  const metrics = new Metrics({ processMetrics: true });
+  const allowList = await AllowList.load(config.auth.allowlist_path, logger, metrics);
   const stats = new StatsWriter(
     {
       path: config.stats.output_path,
       flushIntervalSeconds: config.stats.flush_interval_seconds,
       maxBufferedRecords: config.stats.max_buffered_records,
       rotateBytes: config.stats.rotate_bytes,
+      monitor: metrics,
     },
     logger,
   );
-  const app = buildServer({ allowList, stats, logger, bodyLimitBytes: config.server.body_limit_bytes });
+  const app = buildServer({ allowList, stats, logger, bodyLimitBytes: config.server.body_limit_bytes, monitor: metrics });
+  const metricsApp = buildMetricsServer({ metrics, logger });
 
   allowList.startPolling(config.auth.poll_interval_seconds);
   stats.start();
+  // Metrics first: once /healthz answers, /metrics does too.
+  await metricsApp.listen({ host: config.metrics.host, port: config.metrics.port });
   await app.listen({ host: config.server.host, port: config.server.port });
 
   let stopping = false;
@@ -52,7 +59,7 @@ async function start(): Promise<void> {
     logger.info({ signal }, 'stopping: flushing stats');
     allowList.stopPolling();
     try {
-      await app.close();
+      await Promise.all([app.close(), metricsApp.close()]);
     } finally {
       await stats.close();
     }

@@ -1,7 +1,7 @@
 import { MAX_ID_LENGTH } from './allowlist.js';
 import { keyFromHeaderValues, maskKey } from './keys.js';
 import { providerFromHost, type Provider } from './providers.js';
-import { extractErrorType, extractUsage } from './usage.js';
+import { extractErrorType, extractUsage, NO_TOKENS } from './usage.js';
 
 /** What nginx (njs) reports about one proxied response; see statsPayloadSchema. */
 export interface StatsPayload {
@@ -22,6 +22,10 @@ export interface StatsPayload {
   timestamp?: string | number | null;
   /** Delivery id (nginx's $request_id): a record sent twice is written once. */
   request_id?: string | null;
+  /** From the request's arrival at nginx to the last byte sent to the client. */
+  duration_ms?: number | null;
+  /** From the request's arrival to the first byte of the provider's body; null without a body. */
+  first_byte_ms?: number | null;
 }
 
 export interface StatsRecord {
@@ -33,8 +37,14 @@ export interface StatsRecord {
   status: number;
   input_tokens: number | null;
   output_tokens: number | null;
+  cached_input_tokens: number | null;
+  cache_write_input_tokens: number | null;
+  reasoning_tokens: number | null;
   masked_key: string | null;
   error_type: string | null;
+  request_id: string | null;
+  duration_ms: number | null;
+  first_byte_ms: number | null;
 }
 
 export const statsPayloadSchema = {
@@ -52,13 +62,31 @@ export const statsPayloadSchema = {
     body_truncated: { type: 'boolean' },
     timestamp: { type: ['string', 'number', 'null'] },
     request_id: { type: ['string', 'null'], maxLength: 128 },
+    duration_ms: { type: ['number', 'null'], minimum: 0 },
+    first_byte_ms: { type: ['number', 'null'], minimum: 0 },
   },
 } as const;
 
+/** When the request arrived, in epoch milliseconds; null when the sender gave no valid time. */
+function requestStartMs(timestamp: StatsPayload['timestamp']): number | null {
+  if (timestamp === null || timestamp === undefined || timestamp === '') return null;
+  const ms = new Date(timestamp).getTime();
+  return Number.isNaN(ms) ? null : ms;
+}
+
 function requestTime(timestamp: StatsPayload['timestamp'], now: Date): string {
-  if (timestamp === null || timestamp === undefined || timestamp === '') return now.toISOString();
-  const date = typeof timestamp === 'number' ? new Date(timestamp) : new Date(timestamp);
-  return Number.isNaN(date.getTime()) ? now.toISOString() : date.toISOString();
+  return new Date(requestStartMs(timestamp) ?? now.getTime()).toISOString();
+}
+
+/**
+ * How long after the response ended the service received its record, in seconds (never
+ * negative: clocks of nginx and the service may disagree by a little); null unless the
+ * record says when the request started and how long it took.
+ */
+export function deliveryLagSeconds(payload: StatsPayload, receivedAt: Date): number | null {
+  const startMs = requestStartMs(payload.timestamp);
+  if (startMs === null || typeof payload.duration_ms !== 'number') return null;
+  return Math.max(0, receivedAt.getTime() - (startMs + payload.duration_ms)) / 1000;
 }
 
 /** Vertex AI also takes the key as `?key=…`: the recorded endpoint never holds it. */
@@ -77,21 +105,28 @@ function maskedKeyOf(payload: StatsPayload): string | null {
 export function buildStatsRecord(payload: StatsPayload, now: Date = new Date()): StatsRecord {
   const provider = providerFromHost(payload.upstream_host);
   const body = payload.body ?? '';
-  const usage = extractUsage(provider, body);
+  const { model, ...tokens } = extractUsage(provider, body);
   const truncated = payload.body_truncated === true;
   let errorType: string | null = null;
   if (payload.status >= 400) errorType = (truncated ? null : extractErrorType(body)) ?? `http_${payload.status}`;
+  // A body cut at the capture cap may end before its final usage figures: report none.
+  const counts = truncated ? NO_TOKENS : tokens;
   return {
     timestamp: requestTime(payload.timestamp, now),
     lmgate_id: payload.lmgate_id,
     provider,
     endpoint: endpointWithoutKey(payload.request_uri),
-    model: usage.model,
+    model,
     status: payload.status,
-    // A body cut at the capture cap may end before its final usage figures: report none.
-    input_tokens: truncated ? null : usage.input_tokens,
-    output_tokens: truncated ? null : usage.output_tokens,
+    input_tokens: counts.input_tokens,
+    output_tokens: counts.output_tokens,
+    cached_input_tokens: counts.cached_input_tokens,
+    cache_write_input_tokens: counts.cache_write_input_tokens,
+    reasoning_tokens: counts.reasoning_tokens,
     masked_key: maskedKeyOf(payload),
     error_type: errorType,
+    request_id: payload.request_id || null,
+    duration_ms: payload.duration_ms ?? null,
+    first_byte_ms: payload.first_byte_ms ?? null,
   };
 }

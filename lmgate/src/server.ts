@@ -2,7 +2,7 @@ import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AllowListEntry } from './allowlist.js';
 import { apiKeyOf, keyHeadersOf } from './keys.js';
-import { buildStatsRecord, statsPayloadSchema, type StatsPayload } from './records.js';
+import { buildStatsRecord, deliveryLagSeconds, statsPayloadSchema, type StatsPayload, type StatsRecord } from './records.js';
 import { RecentIds } from './recent-ids.js';
 
 export const FORBIDDEN_BODY = { error: { type: 'forbidden', message: 'API key not authorized' } } as const;
@@ -15,10 +15,17 @@ export interface RecordSink {
   write(record: object): boolean;
 }
 
+/** Told about each stats record the moment it is accepted for writing or rejected. */
+export interface StatsMonitor {
+  recordWritten(record: StatsRecord, deliveryLagSeconds: number | null): void;
+  recordsRejected(count: number): void;
+}
+
 export interface ServerOptions {
   allowList: KeyLookup;
   stats: RecordSink;
   logger: FastifyBaseLogger;
+  monitor?: StatsMonitor;
   bodyLimitBytes: number;
   /** How many recent delivery ids to remember, so a re-sent record is written once. */
   rememberedIds?: number;
@@ -43,6 +50,8 @@ function rejectionReason(): string {
   return error ? `${error.instancePath || 'record'} ${error.message ?? 'is invalid'}` : 'invalid record';
 }
 
+const STATS_URL = '/stats';
+
 export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -65,7 +74,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   app.post<{ Body: StatsPayload | StatsPayload[] }>(
-    '/stats',
+    STATS_URL,
     { schema: { body: statsBodySchema } },
     async (request, reply) => {
       const payloads: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
@@ -79,15 +88,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
           continue;
         }
         if (payload.request_id && recentIds.has(payload.request_id)) continue;
-        if (!options.stats.write(buildStatsRecord(payload, now))) continue;
+        const record = buildStatsRecord(payload, now);
+        if (!options.stats.write(record)) continue;
         if (payload.request_id) recentIds.add(payload.request_id);
+        options.monitor?.recordWritten(record, deliveryLagSeconds(payload, now));
         accepted++;
       }
+      if (rejected > 0) options.monitor?.recordsRejected(rejected);
       return reply.code(202).send({ accepted, received: payloads.length, rejected });
     },
   );
 
   app.setErrorHandler<FastifyError>((error, request, reply) => {
+    // A lone record (not in a batch) is checked by the route schema, so its rejection ends up here.
+    if (error.validation && request.routeOptions.url === STATS_URL) {
+      options.monitor?.recordsRejected(Array.isArray(request.body) ? request.body.length : 1);
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error, url: request.url }, 'request failed');
     else request.log.debug({ err: error.message, url: request.url }, 'request rejected');

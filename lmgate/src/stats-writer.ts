@@ -1,11 +1,17 @@
 import { access, appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** Told about every record dropped, as it happens (the log reports drops only once per flush). */
+export interface StatsWriterMonitor {
+  recordsDropped(count: number): void;
+}
+
 export interface StatsWriterOptions {
   path: string;
   flushIntervalSeconds: number;
   maxBufferedRecords: number;
   rotateBytes: number;
+  monitor?: StatsWriterMonitor;
 }
 
 export interface StatsWriterLogger {
@@ -90,8 +96,10 @@ export class StatsWriter {
   }
 
   private countDrops(count: number): void {
+    if (count === 0) return;
     this.droppedSinceReport += count;
     this.droppedTotal += count;
+    this.options.monitor?.recordsDropped(count);
   }
 
   private async writeBuffered(): Promise<void> {

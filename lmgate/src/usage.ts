@@ -1,14 +1,31 @@
 import type { Provider } from './providers.js';
 
-export interface Usage {
+/** The token fields of a stats line (spec §5), in the line's order. */
+export const TOKEN_FIELDS = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_input_tokens', 'reasoning_tokens'] as const;
+
+export type TokenField = (typeof TOKEN_FIELDS)[number];
+
+/**
+ * Token counts of one call. input_tokens and output_tokens are totals: the cached, cache
+ * write and reasoning counts are parts of them, not additions.
+ */
+export type TokenCounts = Record<TokenField, number | null>;
+
+export interface Usage extends TokenCounts {
   model: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
 }
 
 type Json = Record<string, unknown>;
 
-const NO_USAGE: Usage = { model: null, input_tokens: null, output_tokens: null };
+export const NO_TOKENS: TokenCounts = {
+  input_tokens: null,
+  output_tokens: null,
+  cached_input_tokens: null,
+  cache_write_input_tokens: null,
+  reasoning_tokens: null,
+};
+
+const NO_USAGE: Usage = { model: null, ...NO_TOKENS };
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -16,6 +33,11 @@ function isObject(value: unknown): value is Json {
 
 function child(value: unknown, key: string): unknown {
   return isObject(value) ? value[key] : undefined;
+}
+
+/** `a.b.c` inside nested objects; undefined as soon as a step is missing. */
+function atPath(value: unknown, path: string): unknown {
+  return path.split('.').reduce(child, value);
 }
 
 function tokenCount(value: unknown): number | null {
@@ -96,94 +118,164 @@ function bodyShape(body: string): BodyShape {
   return { kind: 'none' };
 }
 
-function fromUsageObject(model: unknown, usage: unknown, inputKey: string, outputKey: string): Usage {
-  return {
-    model: modelName(model),
-    input_tokens: tokenCount(child(usage, inputKey)),
-    output_tokens: tokenCount(child(usage, outputKey)),
-  };
+/**
+ * How one API reports usage: the counts it sends (dotted paths inside its usage object)
+ * and how they make up the token fields of a stats line.
+ */
+interface UsageDialect<Count extends string> {
+  counts: readonly Count[];
+  tokens(counts: Readonly<Record<Count, number | null>>): TokenCounts;
 }
 
-/** OpenAI: chat/completions and embeddings use prompt/completion_tokens, the responses API input/output_tokens. */
+function dialect<const Count extends string>(
+  counts: readonly Count[],
+  tokens: (counts: Readonly<Record<Count, number | null>>) => TokenCounts,
+): UsageDialect<Count> {
+  return { counts, tokens };
+}
+
+/** A total over a base count and the parts the provider reports beside it: null only without the base. */
+function total(base: number | null, ...parts: Array<number | null>): number | null {
+  return base === null ? null : parts.reduce<number>((sum, part) => sum + (part ?? 0), base);
+}
+
+/** OpenAI chat/completions and embeddings (CompletionUsage). */
+const OPENAI_CHAT = dialect(
+  ['prompt_tokens', 'completion_tokens', 'prompt_tokens_details.cached_tokens', 'prompt_tokens_details.cache_write_tokens', 'completion_tokens_details.reasoning_tokens'],
+  (counts) => ({
+    input_tokens: counts['prompt_tokens'],
+    output_tokens: counts['completion_tokens'],
+    cached_input_tokens: counts['prompt_tokens_details.cached_tokens'],
+    cache_write_input_tokens: counts['prompt_tokens_details.cache_write_tokens'],
+    reasoning_tokens: counts['completion_tokens_details.reasoning_tokens'],
+  }),
+);
+
+/** OpenAI responses API (ResponseUsage). */
+const OPENAI_RESPONSES = dialect(
+  ['input_tokens', 'output_tokens', 'input_tokens_details.cached_tokens', 'input_tokens_details.cache_write_tokens', 'output_tokens_details.reasoning_tokens'],
+  (counts) => ({
+    input_tokens: counts['input_tokens'],
+    output_tokens: counts['output_tokens'],
+    cached_input_tokens: counts['input_tokens_details.cached_tokens'],
+    cache_write_input_tokens: counts['input_tokens_details.cache_write_tokens'],
+    reasoning_tokens: counts['output_tokens_details.reasoning_tokens'],
+  }),
+);
+
+/** Anthropic messages (Usage, MessageDeltaUsage): input_tokens excludes the cache reads and writes. */
+const ANTHROPIC = dialect(['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'], (counts) => ({
+  input_tokens: total(counts['input_tokens'], counts['cache_read_input_tokens'], counts['cache_creation_input_tokens']),
+  output_tokens: counts['output_tokens'],
+  cached_input_tokens: counts['cache_read_input_tokens'],
+  cache_write_input_tokens: counts['cache_creation_input_tokens'],
+  reasoning_tokens: null,
+}));
+
+/**
+ * Google generateContent (UsageMetadata): promptTokenCount already includes the cached
+ * content; tool-use prompts and thoughts are counted apart.
+ */
+const GOOGLE = dialect(['promptTokenCount', 'candidatesTokenCount', 'thoughtsTokenCount', 'toolUsePromptTokenCount', 'cachedContentTokenCount'], (counts) => ({
+  input_tokens: total(counts['promptTokenCount'], counts['toolUsePromptTokenCount']),
+  output_tokens: total(counts['candidatesTokenCount'], counts['thoughtsTokenCount']),
+  cached_input_tokens: counts['cachedContentTokenCount'],
+  cache_write_input_tokens: null,
+  reasoning_tokens: counts['thoughtsTokenCount'],
+}));
+
+/** One place in a body that names the model and may carry a usage object. */
+interface UsageReport {
+  model: unknown;
+  usage: unknown;
+}
+
+/**
+ * The usage of a body from its reports in order. Streams report cumulative counts, some
+ * of them only in later events: for the model and each count, the latest value sent wins.
+ */
+function usageOf<Count extends string>(usageDialect: UsageDialect<Count>, reports: Iterable<UsageReport>): Usage {
+  let model: string | null = null;
+  const counts = Object.fromEntries(usageDialect.counts.map((count) => [count, null])) as Record<Count, number | null>;
+  for (const report of reports) {
+    model = modelName(report.model) ?? model;
+    for (const count of usageDialect.counts) counts[count] = tokenCount(atPath(report.usage, count)) ?? counts[count];
+  }
+  return { model, ...usageDialect.tokens(counts) };
+}
+
+function chunksOf(shape: BodyShape): Json[] {
+  return shape.kind === 'json' ? [shape.value] : shape.kind === 'chunks' ? shape.values : [];
+}
+
+/**
+ * OpenAI: the responses API counts input_tokens/output_tokens and streams whole response
+ * objects (response.completed has the usage); chat completions and embeddings count
+ * prompt_tokens/completion_tokens and stream chunks whose usage is null but in the last.
+ */
 function openAiUsage(shape: BodyShape): Usage {
   if (shape.kind === 'json') {
     const usage = shape.value['usage'];
-    const keys = isObject(usage) && 'input_tokens' in usage ? ['input_tokens', 'output_tokens'] : ['prompt_tokens', 'completion_tokens'];
-    return fromUsageObject(shape.value['model'], usage, keys[0] as string, keys[1] as string);
+    const usageDialect = isObject(usage) && 'input_tokens' in usage ? OPENAI_RESPONSES : OPENAI_CHAT;
+    return usageOf(usageDialect, [{ model: shape.value['model'], usage }]);
   }
-  if (shape.kind !== 'chunks') return NO_USAGE;
-  let result: Usage = NO_USAGE;
-  for (const chunk of shape.values) {
-    const response = chunk['response'];
-    if (isObject(response)) {
-      // Responses API events carry the whole response object; response.completed has usage.
-      result = mergeUsage(result, fromUsageObject(response['model'], response['usage'], 'input_tokens', 'output_tokens'));
-    } else {
-      // Chat completion chunks: usage is null except in the last chunk when include_usage was set.
-      result = mergeUsage(result, fromUsageObject(chunk['model'], chunk['usage'], 'prompt_tokens', 'completion_tokens'));
-    }
+  const chunks = chunksOf(shape);
+  const responses = chunks.map((chunk) => chunk['response']).filter(isObject);
+  if (responses.length > 0) {
+    return usageOf(
+      OPENAI_RESPONSES,
+      responses.map((response) => ({ model: response['model'], usage: response['usage'] })),
+    );
   }
-  return result;
+  return usageOf(
+    OPENAI_CHAT,
+    chunks.map((chunk) => ({ model: chunk['model'], usage: chunk['usage'] })),
+  );
 }
 
-/** Later non-null values win: streams report their totals last. */
-function mergeUsage(earlier: Usage, later: Usage): Usage {
-  return {
-    model: later.model ?? earlier.model,
-    input_tokens: later.input_tokens ?? earlier.input_tokens,
-    output_tokens: later.output_tokens ?? earlier.output_tokens,
-  };
-}
-
-/** Anthropic streams split usage: message_start has the input, the last message_delta the output. */
+/** Anthropic streams split usage: message_start has the model and input, message_delta events the cumulative rest. */
 function anthropicUsage(shape: BodyShape): Usage {
-  if (shape.kind === 'json') return fromUsageObject(shape.value['model'], shape.value['usage'], 'input_tokens', 'output_tokens');
-  if (shape.kind !== 'chunks') return NO_USAGE;
-  let result: Usage = NO_USAGE;
-  for (const chunk of shape.values) {
+  if (shape.kind === 'json') return usageOf(ANTHROPIC, [{ model: shape.value['model'], usage: shape.value['usage'] }]);
+  const reports: UsageReport[] = [];
+  for (const chunk of chunksOf(shape)) {
     const type = chunk['type'];
-    if (type === 'message_start') {
-      const message = chunk['message'];
-      result = mergeUsage(result, fromUsageObject(child(message, 'model'), child(message, 'usage'), 'input_tokens', 'output_tokens'));
-    } else if (type === 'message_delta') {
-      result = mergeUsage(result, fromUsageObject(null, chunk['usage'], 'input_tokens', 'output_tokens'));
-    }
+    const message = chunk['message'];
+    if (type === 'message_start') reports.push({ model: child(message, 'model'), usage: child(message, 'usage') });
+    else if (type === 'message_delta') reports.push({ model: null, usage: chunk['usage'] });
   }
-  return result;
+  return usageOf(ANTHROPIC, reports);
 }
 
 /** Google: every stream chunk may carry usageMetadata; the last one has the totals. */
 function googleUsage(shape: BodyShape): Usage {
-  const chunks = shape.kind === 'json' ? [shape.value] : shape.kind === 'chunks' ? shape.values : [];
-  let result: Usage = NO_USAGE;
-  for (const chunk of chunks) {
-    result = mergeUsage(result, fromUsageObject(chunk['modelVersion'], chunk['usageMetadata'], 'promptTokenCount', 'candidatesTokenCount'));
-  }
-  return result;
+  return usageOf(
+    GOOGLE,
+    chunksOf(shape).map((chunk) => ({ model: chunk['modelVersion'], usage: chunk['usageMetadata'] })),
+  );
 }
 
-function genericUsage(shape: BodyShape): Usage {
-  const openai = openAiUsage(shape);
-  if (openai.input_tokens !== null || openai.output_tokens !== null) return openai;
-  const anthropic = anthropicUsage(shape);
-  if (anthropic.input_tokens !== null || anthropic.output_tokens !== null) return anthropic;
-  const google = googleUsage(shape);
-  return google.input_tokens !== null || google.output_tokens !== null ? google : mergeUsage(mergeUsage(google, anthropic), openai);
+const ANTHROPIC_TYPES = new Set(['message', 'message_start', 'message_delta']);
+
+/** Which provider a body from an unknown host looks like, by the fields only that provider sends. */
+function providerOfBody(shape: BodyShape): Exclude<Provider, 'unknown'> {
+  const chunks = chunksOf(shape);
+  if (chunks.some((chunk) => 'usageMetadata' in chunk || 'modelVersion' in chunk)) return 'google';
+  if (chunks.some((chunk) => ANTHROPIC_TYPES.has(chunk['type'] as string))) return 'anthropic';
+  return 'openai';
 }
 
 /** Model and token counts from a captured response body. Best effort: never throws. */
 export function extractUsage(provider: Provider, body: string): Usage {
   try {
     const shape = bodyShape(body);
-    switch (provider) {
+    if (shape.kind === 'none') return NO_USAGE;
+    switch (provider === 'unknown' ? providerOfBody(shape) : provider) {
       case 'openai':
         return openAiUsage(shape);
       case 'anthropic':
         return anthropicUsage(shape);
       case 'google':
         return googleUsage(shape);
-      default:
-        return genericUsage(shape);
     }
   } catch {
     return NO_USAGE;

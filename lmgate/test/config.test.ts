@@ -46,6 +46,7 @@ describe('loadConfig: sources', () => {
       auth: { allowlist_path: '/data/allowlist.csv', poll_interval_seconds: 30 },
       stats: { output_path: '/data/stats.jsonl', flush_interval_seconds: 10, max_buffered_records: 100_000, rotate_bytes: 100 * 1024 * 1024 },
       logging: { level: 'info' },
+      metrics: { host: '0.0.0.0', port: 9464 },
     });
   });
 
@@ -106,6 +107,34 @@ describe('loadConfig: sources', () => {
 
   it('ignores LMGATE_ variables that are not SECTION__KEY, like LMGATE_CONFIG', () => {
     expect(load({ env: { LMGATE_CONFIG: '/nowhere.yaml', LMGATE_: 'x', LMGATE_PORT: '1', OTHER__PORT: 'x' } }).config).toEqual(defaultConfig());
+  });
+});
+
+describe('loadConfig: metrics', () => {
+  it('reads metrics.host and metrics.port from the file', async () => {
+    const path = await yamlFile('metrics:\n  host: 127.0.0.1\n  port: 9100\n');
+    expect(load({ path }).config.metrics).toEqual({ host: '127.0.0.1', port: 9100 });
+  });
+
+  it('lets LMGATE_METRICS__PORT and LMGATE_METRICS__HOST override the file', async () => {
+    const path = await yamlFile('metrics:\n  port: 9100\n');
+    expect(load({ path, env: { LMGATE_METRICS__PORT: '9200', LMGATE_METRICS__HOST: '::' } }).config.metrics).toEqual({ host: '::', port: 9200 });
+  });
+
+  it('rejects a metrics port that is not a port, naming the key', async () => {
+    for (const port of ['abc', '0', '65536', '9464.5']) expectConfigError({ env: { LMGATE_METRICS__PORT: port } }, 'metrics.port', 'LMGATE_METRICS__PORT');
+    const path = await yamlFile('metrics:\n  port: "9464"\n');
+    expectConfigError({ path }, 'metrics.port', path);
+  });
+
+  it('rejects an empty metrics host and unknown metrics keys', () => {
+    expectConfigError({ env: { LMGATE_METRICS__HOST: ' ' } }, 'metrics.host');
+    expectConfigError({ env: { LMGATE_METRICS__PATH: '/m' } }, 'metrics.path');
+  });
+
+  it('rejects a metrics port equal to the server port, naming both keys', () => {
+    expectConfigError({ env: { LMGATE_METRICS__PORT: '8081' } }, 'metrics.port', 'server.port');
+    expectConfigError({ env: { LMGATE_SERVER__PORT: '9464' } }, 'metrics.port', 'server.port');
   });
 });
 

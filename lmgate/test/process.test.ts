@@ -66,6 +66,7 @@ async function newDir(): Promise<string> {
 interface Setup {
   dir: string;
   port: number;
+  metricsPort: number;
   configPath: string;
   allowPath: string;
   statsPath: string;
@@ -74,6 +75,8 @@ interface Setup {
 async function writeSetup(options: { allowlist?: string; logging?: string; extraYaml?: string } = {}): Promise<Setup> {
   const dir = await newDir();
   const port = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === port) metricsPort = await freePort();
   const allowPath = join(dir, 'allowlist.csv');
   const statsPath = join(dir, 'out', 'stats.jsonl');
   const configPath = join(dir, 'lmgate.yaml');
@@ -92,10 +95,13 @@ async function writeSetup(options: { allowlist?: string; logging?: string; extra
       '  flush_interval_seconds: 60',
       'logging:',
       `  level: ${options.logging ?? 'DEBUG'}`,
+      'metrics:',
+      '  host: 127.0.0.1',
+      `  port: ${metricsPort}`,
       options.extraYaml ?? '',
     ].join('\n'),
   );
-  return { dir, port, configPath, allowPath, statsPath };
+  return { dir, port, metricsPort, configPath, allowPath, statsPath };
 }
 
 async function waitHealthy(service: Service, port: number): Promise<void> {
@@ -126,7 +132,9 @@ function record(n: number): Record<string, unknown> {
     x_api_key: n % 2 === 0 ? KEY_ANTHROPIC : null,
     body: n % 3 === 0 ? anthropicMessageSse : openAiChatJson,
     body_truncated: false,
-    timestamp: Date.now(),
+    timestamp: Date.now() - 100 - n,
+    duration_ms: 100 + n,
+    first_byte_ms: n % 5 === 0 ? null : 40,
     request_id: `req-${n}`,
   };
 }
@@ -135,6 +143,25 @@ async function postRecords(port: number, body: unknown): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${port}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   await response.arrayBuffer();
   return response.status;
+}
+
+interface Scrape {
+  status: number;
+  contentType: string | null;
+  text: string;
+}
+
+async function scrapeMetrics(port: number): Promise<Scrape> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
+}
+
+/** The sum of every sample of one metric in a Prometheus text exposition, optionally of one label value. */
+function metricSum(text: string, name: string, label = ''): number {
+  return text
+    .split('\n')
+    .filter((line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(label))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 async function fileExists(path: string): Promise<boolean> {
@@ -167,6 +194,8 @@ describe('graceful stop on SIGTERM', () => {
   let authStatuses: number[];
   let postStatuses: number[];
   let writtenBeforeSignal: boolean;
+  let metrics: Scrape;
+  let metricsOnMainPort: number;
   let exit: { code: number | null; signal: NodeJS.Signals | null };
 
   beforeAll(async () => {
@@ -184,6 +213,10 @@ describe('graceful stop on SIGTERM', () => {
     const batches = [20, 30, 40].map((start) => postRecords(setup.port, Array.from({ length: 10 }, (_, i) => record(start + i))));
     postStatuses = await Promise.all([...singles, ...batches]);
     writtenBeforeSignal = await fileExists(setup.statsPath);
+    // Re-sent records are written once and counted once.
+    await postRecords(setup.port, [record(3), record(7)]);
+    metrics = await scrapeMetrics(setup.metricsPort);
+    metricsOnMainPort = (await fetch(`http://127.0.0.1:${setup.port}/metrics`)).status;
     service.child.kill('SIGTERM');
     exit = await withTimeout(service.exited, 10_000, 'exit after SIGTERM');
   }, 30_000);
@@ -219,9 +252,34 @@ describe('graceful stop on SIGTERM', () => {
       status: 200,
       input_tokens: 1117,
       output_tokens: 46,
+      cached_input_tokens: 0,
+      cache_write_input_tokens: null,
+      reasoning_tokens: 0,
       masked_key: KEY.slice(-6),
       error_type: null,
+      request_id: 'req-1',
+      duration_ms: 101,
+      first_byte_ms: 40,
     });
+  });
+
+  it('answers /metrics on the metrics port with counters that add up to the stats lines', async () => {
+    expect([metrics.status, metrics.contentType]).toEqual([200, 'text/plain; version=0.0.4; charset=utf-8']);
+    const lines = await statsLines(setup.statsPath);
+    const total = (field: string) => lines.reduce((sum, line) => sum + ((line[field] as number | null) ?? 0), 0);
+    expect(metricSum(metrics.text, 'lmgate_calls_total')).toBe(50);
+    expect(metricSum(metrics.text, 'lmgate_tokens_total', 'kind="input"')).toBe(total('input_tokens'));
+    expect(metricSum(metrics.text, 'lmgate_tokens_total', 'kind="output"')).toBe(total('output_tokens'));
+    expect(metricSum(metrics.text, 'lmgate_tokens_total', 'kind="cached_input"')).toBe(total('cached_input_tokens'));
+    expect(metricSum(metrics.text, 'lmgate_request_duration_seconds_count')).toBe(50);
+    expect(metricSum(metrics.text, 'lmgate_request_duration_seconds_sum')).toBeCloseTo(total('duration_ms') / 1000, 6);
+    expect(metricSum(metrics.text, 'lmgate_stats_delivery_lag_seconds_count')).toBe(50);
+    expect(metricSum(metrics.text, 'lmgate_allowlist_keys')).toBe(2);
+    expect(metrics.text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('does not serve /metrics on the main port', () => {
+    expect(metricsOnMainPort).toBe(404);
   });
 
   it('never writes a key to stdout, stderr or the stats file', async () => {
@@ -261,6 +319,18 @@ describe('configuration of the process', () => {
     const port = await freePort();
     const service = runService(setup.dir, ['--config', setup.configPath], { LMGATE_SERVER__PORT: String(port) });
     await waitHealthy(service, port);
+    service.child.kill('SIGTERM');
+    expect((await withTimeout(service.exited, 10_000, 'exit')).code).toBe(0);
+  }, 20_000);
+
+  it('serves metrics on the port LMGATE_METRICS__PORT names', async () => {
+    const setup = await writeSetup();
+    let port = await freePort();
+    while (port === setup.port) port = await freePort();
+    const service = runService(setup.dir, ['--config', setup.configPath], { LMGATE_METRICS__PORT: String(port) });
+    await waitHealthy(service, setup.port);
+    const scrape = await scrapeMetrics(port);
+    expect([scrape.status, scrape.text.includes('# TYPE lmgate_calls_total counter')]).toEqual([200, true]);
     service.child.kill('SIGTERM');
     expect((await withTimeout(service.exited, 10_000, 'exit')).code).toBe(0);
   }, 20_000);
@@ -332,6 +402,20 @@ describe.concurrent('start-up failures', () => {
     const result = await failure(['--config'], {});
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*--config[^\n]*\n$/);
+  });
+
+  it('exits 1 with one line when the metrics port is already taken', async () => {
+    const setup = await writeSetup();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(setup.metricsPort, '127.0.0.1', resolve));
+    try {
+      const result = await failure(['--config', setup.configPath], {});
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('EADDRINUSE');
+      expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
   });
 
   it('exits 1 with one line when the port is already taken', async () => {

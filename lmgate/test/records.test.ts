@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatsRecord, type StatsPayload } from '../src/records.js';
+import { buildStatsRecord, deliveryLagSeconds, type StatsPayload } from '../src/records.js';
 import {
   anthropicErrorJson,
   anthropicMessageSse,
+  anthropicThinkingCacheReadSse,
   googleErrorArrayJson,
   googleErrorJson,
   googleGenerateJson,
@@ -10,9 +11,29 @@ import {
   openAiChatJson,
   openAiChatSseWithUsage,
   openAiErrorJson,
+  openAiResponsesReasoningCacheWriteSse,
 } from './fixtures/provider-bodies.js';
 
 const NOW = new Date('2026-01-15T10:30:00.000Z');
+const TOKEN_FIELDS = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_input_tokens', 'reasoning_tokens'];
+const RECORD_FIELDS = [
+  'timestamp',
+  'lmgate_id',
+  'provider',
+  'endpoint',
+  'model',
+  'status',
+  ...TOKEN_FIELDS,
+  'masked_key',
+  'error_type',
+  'request_id',
+  'duration_ms',
+  'first_byte_ms',
+];
+
+function tokensOf(record: object): unknown[] {
+  return TOKEN_FIELDS.map((field) => (record as Record<string, unknown>)[field]);
+}
 const OPENAI_KEY = 'sk-proj-9fKq2LmN8vBxR4tY6uW1zA3cD5eG7hJ0aB7c9Z';
 const ANTHROPIC_KEY = 'sk-ant-api03-Qw3rTy8uIoP1aSdF4gHjK6lZxC9vBnM2-Xy7Wq4';
 
@@ -35,24 +56,57 @@ describe('buildStatsRecord', () => {
     expect(JSON.stringify(record)).not.toContain('AIzaSyFULLKEY123456');
   });
 
-  it('has exactly the fields of the stats line', () => {
-    expect(Object.keys(buildStatsRecord(payload(), NOW)).sort()).toEqual(
-      ['endpoint', 'error_type', 'input_tokens', 'lmgate_id', 'masked_key', 'model', 'output_tokens', 'provider', 'status', 'timestamp'].sort(),
-    );
+  it('has exactly the fields of the stats line, in the order of the spec', () => {
+    expect(Object.keys(buildStatsRecord(payload(), NOW))).toEqual(RECORD_FIELDS);
+    expect(Object.keys(buildStatsRecord({ request_uri: '/x', status: 0, lmgate_id: '1', upstream_host: '' }, NOW))).toEqual(RECORD_FIELDS);
   });
 
   it('builds the full record of an OpenAI chat completion', () => {
-    expect(buildStatsRecord(payload({ timestamp: '2026-01-15T10:29:59.500Z' }), NOW)).toEqual({
-      timestamp: '2026-01-15T10:29:59.500Z',
+    const record = buildStatsRecord(payload({ timestamp: '2026-01-15T10:29:59.500Z', request_id: '9f86d081884c7d659a2feaa0c55ad015', duration_ms: 1840, first_byte_ms: 1790 }), NOW);
+    expect(JSON.stringify(record)).toBe(
+      JSON.stringify({
+        timestamp: '2026-01-15T10:29:59.500Z',
+        lmgate_id: '7',
+        provider: 'openai',
+        endpoint: '/openai/v1/chat/completions',
+        model: 'gpt-4o-2024-08-06',
+        status: 200,
+        input_tokens: 1117,
+        output_tokens: 46,
+        cached_input_tokens: 0,
+        cache_write_input_tokens: null,
+        reasoning_tokens: 0,
+        masked_key: 'aB7c9Z',
+        error_type: null,
+        request_id: '9f86d081884c7d659a2feaa0c55ad015',
+        duration_ms: 1840,
+        first_byte_ms: 1790,
+      }),
+    );
+  });
+
+  it('builds the full record of a streamed responses API call with cache write and reasoning', () => {
+    const record = buildStatsRecord(
+      payload({ request_uri: '/openai/v1/responses', body: openAiResponsesReasoningCacheWriteSse, timestamp: 1768473000000, request_id: 'r-1', duration_ms: 5120.5, first_byte_ms: 310 }),
+      NOW,
+    );
+    expect(record).toEqual({
+      timestamp: '2026-01-15T10:30:00.000Z',
       lmgate_id: '7',
       provider: 'openai',
-      endpoint: '/openai/v1/chat/completions',
-      model: 'gpt-4o-2024-08-06',
+      endpoint: '/openai/v1/responses',
+      model: 'gpt-5-2025-08-07',
       status: 200,
-      input_tokens: 1117,
-      output_tokens: 46,
+      input_tokens: 5120,
+      output_tokens: 770,
+      cached_input_tokens: 0,
+      cache_write_input_tokens: 4864,
+      reasoning_tokens: 704,
       masked_key: 'aB7c9Z',
       error_type: null,
+      request_id: 'r-1',
+      duration_ms: 5120.5,
+      first_byte_ms: 310,
     });
   });
 
@@ -75,12 +129,17 @@ describe('buildStatsRecord', () => {
 
   it('extracts model and tokens with the provider of the host', () => {
     const record = buildStatsRecord(payload({ upstream_host: 'api.anthropic.com', authorization: null, x_api_key: ANTHROPIC_KEY, body: anthropicMessageSse }), NOW);
-    expect([record.model, record.input_tokens, record.output_tokens]).toEqual(['claude-sonnet-4-20250514', 25, 15]);
+    expect([record.model, ...tokensOf(record)]).toEqual(['claude-sonnet-4-20250514', 25, 15, 0, 0, null]);
+  });
+
+  it('records the token totals and their breakdown (Anthropic: cache reads and writes are part of the input)', () => {
+    const record = buildStatsRecord(payload({ upstream_host: 'api.anthropic.com', body: anthropicThinkingCacheReadSse }), NOW);
+    expect(tokensOf(record)).toEqual([12 + 4986, 307, 4986, 0, null]);
   });
 
   it('gives null model and tokens when there is no body', () => {
     const record = buildStatsRecord(payload({ body: null }), NOW);
-    expect([record.model, record.input_tokens, record.output_tokens]).toEqual([null, null, null]);
+    expect([record.model, ...tokensOf(record)]).toEqual([null, null, null, null, null, null]);
   });
 });
 
@@ -156,14 +215,16 @@ describe('buildStatsRecord: error_type', () => {
 });
 
 describe('buildStatsRecord: truncated bodies', () => {
-  it('gives null tokens when the body was cut at the capture cap, even if usage is readable', () => {
+  it('gives null for every token field when the body was cut at the capture cap, even if usage is readable', () => {
     const record = buildStatsRecord(payload({ body: openAiChatSseWithUsage, body_truncated: true }), NOW);
-    expect([record.input_tokens, record.output_tokens]).toEqual([null, null]);
+    expect(tokensOf(record)).toEqual([null, null, null, null, null]);
+    const anthropic = buildStatsRecord(payload({ upstream_host: 'api.anthropic.com', body: anthropicThinkingCacheReadSse, body_truncated: true }), NOW);
+    expect(tokensOf(anthropic)).toEqual([null, null, null, null, null]);
   });
 
   it('reads tokens when body_truncated is false', () => {
     const record = buildStatsRecord(payload({ body: googleGenerateJson, upstream_host: 'aiplatform.googleapis.com', body_truncated: false }), NOW);
-    expect([record.input_tokens, record.output_tokens]).toEqual([8, 17]);
+    expect(tokensOf(record)).toEqual([8, 17, null, null, null]);
   });
 });
 
@@ -179,6 +240,44 @@ describe('buildStatsRecord: timestamp', () => {
   it('uses now for an invalid, empty, out-of-range or missing timestamp', () => {
     for (const timestamp of ['yesterday', '', null, undefined, Number.NaN, 1e20]) {
       expect(buildStatsRecord(payload({ timestamp }), NOW).timestamp).toBe(NOW.toISOString());
+    }
+  });
+});
+
+describe('buildStatsRecord: request_id and timings', () => {
+  it('writes request_id, duration_ms and first_byte_ms through', () => {
+    const record = buildStatsRecord(payload({ request_id: 'c0ffee00c0ffee00c0ffee00c0ffee00', duration_ms: 0, first_byte_ms: 0 }), NOW);
+    expect([record.request_id, record.duration_ms, record.first_byte_ms]).toEqual(['c0ffee00c0ffee00c0ffee00c0ffee00', 0, 0]);
+  });
+
+  it('gives null for each when the sender did not send it', () => {
+    const record = buildStatsRecord(payload(), NOW);
+    expect([record.request_id, record.duration_ms, record.first_byte_ms]).toEqual([null, null, null]);
+    const nulls = buildStatsRecord(payload({ request_id: null, duration_ms: null, first_byte_ms: null }), NOW);
+    expect([nulls.request_id, nulls.duration_ms, nulls.first_byte_ms]).toEqual([null, null, null]);
+  });
+
+  it('keeps first_byte_ms null for a response without a body while duration_ms is known', () => {
+    const record = buildStatsRecord(payload({ status: 204, body: '', duration_ms: 12, first_byte_ms: null }), NOW);
+    expect([record.duration_ms, record.first_byte_ms]).toEqual([12, null]);
+  });
+});
+
+describe('deliveryLagSeconds', () => {
+  const end = NOW.getTime() - 2500;
+
+  it('is the time from the end of the call (timestamp + duration_ms) to receipt', () => {
+    expect(deliveryLagSeconds(payload({ timestamp: end - 800, duration_ms: 800 }), NOW)).toBe(2.5);
+    expect(deliveryLagSeconds(payload({ timestamp: new Date(end - 800).toISOString(), duration_ms: 800 }), NOW)).toBe(2.5);
+  });
+
+  it('is 0, never negative, when the sender clock runs ahead', () => {
+    expect(deliveryLagSeconds(payload({ timestamp: NOW.getTime() + 5000, duration_ms: 10 }), NOW)).toBe(0);
+  });
+
+  it('is null without a valid timestamp or without duration_ms', () => {
+    for (const timing of [{ duration_ms: 800 }, { timestamp: 'yesterday', duration_ms: 800 }, { timestamp: end }, { timestamp: end, duration_ms: null }]) {
+      expect(deliveryLagSeconds(payload(timing), NOW)).toBeNull();
     }
   });
 });

@@ -213,9 +213,9 @@ describe('POST /stats', () => {
   });
 
   it('writes the stats record built from the payload', async () => {
-    await postStats(statsPayload());
-    expect(sink.records).toEqual([
-      {
+    await postStats(statsPayload({ request_id: '4b1d0c2e9a7f4e3b8c6d5a4f3e2d1c0b', duration_ms: 1532, first_byte_ms: 1490 }));
+    expect(sink.records.map((record) => JSON.stringify(record))).toEqual([
+      JSON.stringify({
         timestamp: '2026-01-15T10:30:00.000Z',
         lmgate_id: '1',
         provider: 'openai',
@@ -224,9 +224,25 @@ describe('POST /stats', () => {
         status: 200,
         input_tokens: 1117,
         output_tokens: 46,
+        cached_input_tokens: 0,
+        cache_write_input_tokens: null,
+        reasoning_tokens: 0,
         masked_key: KEY_A.slice(-6),
         error_type: null,
-      },
+        request_id: '4b1d0c2e9a7f4e3b8c6d5a4f3e2d1c0b',
+        duration_ms: 1532,
+        first_byte_ms: 1490,
+      }),
+    ]);
+  });
+
+  it('accepts duration_ms and first_byte_ms as non-negative numbers or null', async () => {
+    const response = await postStats([statsPayload({ duration_ms: 0, first_byte_ms: null }), statsPayload({ duration_ms: 12.5, first_byte_ms: 3 }), statsPayload({ duration_ms: null })]);
+    expect(response.json()).toEqual({ accepted: 3, received: 3, rejected: 0 });
+    expect(sink.records.map((record) => [record['duration_ms'], record['first_byte_ms']])).toEqual([
+      [0, null],
+      [12.5, 3],
+      [null, null],
     ]);
   });
 
@@ -317,6 +333,10 @@ describe('POST /stats', () => {
       ['empty lmgate_id', statsPayload({ lmgate_id: '' })],
       ['body as an object', statsPayload({ body: { usage: 1 } })],
       ['body_truncated as a string', statsPayload({ body_truncated: 'true' })],
+      ['a negative duration_ms', statsPayload({ duration_ms: -1 })],
+      ['duration_ms as a string', statsPayload({ duration_ms: '1532' })],
+      ['a negative first_byte_ms', statsPayload({ first_byte_ms: -0.5 })],
+      ['first_byte_ms as a boolean', statsPayload({ first_byte_ms: false })],
       ['a JSON string', 'hello'],
       ['a JSON number', 42],
       ['null', null],
@@ -367,6 +387,7 @@ describe('unknown routes', () => {
       ['GET', '/openai/v1/models'],
       ['POST', '/auth'],
       ['GET', '/stats'],
+      ['GET', '/metrics'],
     ] as const) {
       const response = await app.inject({ method, url });
       expect([url, response.statusCode, response.json().error.type]).toEqual([url, 404, 'not_found']);
@@ -448,9 +469,9 @@ describe('over a real socket', () => {
     });
     expect([response.status, await response.json()]).toEqual([202, { accepted: 2, received: 2, rejected: 0 }]);
     const lines = (await statsLines()) as Array<Record<string, unknown>>;
-    expect(lines.map((line) => [line['provider'], line['input_tokens'], line['output_tokens']])).toEqual([
-      ['openai', 1117, 46],
-      ['anthropic', 25, 15],
+    expect(lines.map((line) => [line['provider'], line['input_tokens'], line['output_tokens'], line['cached_input_tokens'], line['cache_write_input_tokens'], line['reasoning_tokens']])).toEqual([
+      ['openai', 1117, 46, 0, null, 0],
+      ['anthropic', 25, 15, 0, 0, null],
     ]);
   });
 
@@ -485,6 +506,11 @@ describe('over a real socket', () => {
 
   it('answers unknown paths with a JSON 404', async () => {
     const response = await fetch(`${base}/openai/v1/chat/completions`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect([response.status, ((await response.json()) as { error: { type: string } }).error.type]).toEqual([404, 'not_found']);
+  });
+
+  it('never serves /metrics: metrics have a listener of their own', async () => {
+    const response = await fetch(`${base}/metrics`);
     expect([response.status, ((await response.json()) as { error: { type: string } }).error.type]).toEqual([404, 'not_found']);
   });
 });

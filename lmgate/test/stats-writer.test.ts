@@ -252,6 +252,24 @@ describe('StatsWriter: failed writes', () => {
     await failing;
     expect([w.bufferedCount, w.droppedCount]).toEqual([3, 2]);
   });
+
+  it('tells its monitor of every drop as it happens, on a full buffer and after a failed write', async () => {
+    await mkdir(path);
+    appends.delayMs = 30;
+    const drops: number[] = [];
+    const w = writer({ maxBufferedRecords: 3, monitor: { recordsDropped: (count) => drops.push(count) } });
+    for (let n = 1; n <= 4; n++) w.write(record(n));
+    expect(drops).toEqual([1]);
+    const failing = w.flush();
+    await waitFor(() => appends.active === 1, 2000, 'the append to start');
+    w.write(record(5));
+    w.write(record(6));
+    await failing;
+    expect(drops).toEqual([1, 2]);
+    await w.flush();
+    expect(drops).toEqual([1, 2]);
+    expect(drops.reduce((a, b) => a + b, 0)).toBe(w.droppedCount);
+  });
 });
 
 describe('StatsWriter: close and ordering', () => {

@@ -1,0 +1,117 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AllowListMonitor } from './allowlist.js';
+import type { StatsRecord } from './records.js';
+import type { StatsMonitor } from './server.js';
+import type { StatsWriterMonitor } from './stats-writer.js';
+import type { TokenField } from './usage.js';
+
+const CALL_LABELS = ['provider', 'model', 'status_class', 'lmgate_id'] as const;
+
+/** The `kind` label of lmgate_tokens_total for each token field of a stats line. */
+const TOKEN_KINDS: Record<TokenField, string> = {
+  input_tokens: 'input',
+  output_tokens: 'output',
+  cached_input_tokens: 'cached_input',
+  cache_write_input_tokens: 'cache_write_input',
+  reasoning_tokens: 'reasoning',
+};
+
+// LLM calls range from an embedding in tens of milliseconds to a long reasoning stream of minutes.
+const DURATION_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+// nginx delivers once a second; longer lags mean retries while the service was away.
+const DELIVERY_LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900];
+
+/** `2xx` for 200…299; a status of 0 (no response) is `0xx`. */
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}
+
+export interface MetricsOptions {
+  /** Also collect prom-client's default process and Node.js metrics. */
+  processMetrics?: boolean;
+}
+
+/**
+ * The service's Prometheus metrics (spec §9), in a registry of their own. Call counters
+ * move when a stats line is accepted for writing, by exactly that line's values.
+ */
+export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonitor {
+  readonly registry = new Registry();
+  private readonly calls: Counter<(typeof CALL_LABELS)[number]>;
+  private readonly tokens: Counter<(typeof CALL_LABELS)[number] | 'kind'>;
+  private readonly duration: Histogram<(typeof CALL_LABELS)[number]>;
+  private readonly dropped: Counter;
+  private readonly rejected: Counter;
+  private readonly allowListReloads: Counter<'result'>;
+  private readonly allowListKeys: Gauge;
+  private readonly deliveryLag: Histogram;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    this.calls = new Counter({ name: 'lmgate_calls_total', help: 'Proxied calls recorded in the stats file.', labelNames: CALL_LABELS, registers });
+    this.tokens = new Counter({
+      name: 'lmgate_tokens_total',
+      help: 'Tokens of the recorded calls by kind; cached_input and cache_write_input are part of input, reasoning part of output.',
+      labelNames: [...CALL_LABELS, 'kind'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'lmgate_request_duration_seconds',
+      help: 'Time from the arrival of a recorded call at nginx to the last byte sent to the client.',
+      labelNames: CALL_LABELS,
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    });
+    this.dropped = new Counter({ name: 'lmgate_stats_records_dropped_total', help: 'Stats records dropped because the write buffer was full.', registers });
+    this.rejected = new Counter({ name: 'lmgate_stats_records_rejected_total', help: 'Stats records POST /stats rejected as invalid.', registers });
+    this.allowListReloads = new Counter({ name: 'lmgate_allowlist_reloads_total', help: 'Reloads of a changed allow-list file, by result.', labelNames: ['result'], registers });
+    this.allowListKeys = new Gauge({ name: 'lmgate_allowlist_keys', help: 'Keys on the allow-list in use.', registers });
+    this.deliveryLag = new Histogram({
+      name: 'lmgate_stats_delivery_lag_seconds',
+      help: 'Time from the end of a call to the arrival of its stats record at the service.',
+      buckets: DELIVERY_LAG_BUCKETS_SECONDS,
+      registers,
+    });
+    // Both results from the start: a rate over a series that appears only with its first failure misses that failure.
+    this.allowListReloads.inc({ result: 'ok' }, 0);
+    this.allowListReloads.inc({ result: 'failed' }, 0);
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  recordWritten(record: StatsRecord, deliveryLagSeconds: number | null): void {
+    const labels = { provider: record.provider, model: record.model ?? '', status_class: statusClass(record.status), lmgate_id: record.lmgate_id };
+    this.calls.inc(labels);
+    for (const [field, kind] of Object.entries(TOKEN_KINDS) as Array<[TokenField, string]>) {
+      const count = record[field];
+      if (count !== null) this.tokens.inc({ ...labels, kind }, count);
+    }
+    if (record.duration_ms !== null) this.duration.observe(labels, record.duration_ms / 1000);
+    if (deliveryLagSeconds !== null) this.deliveryLag.observe(deliveryLagSeconds);
+  }
+
+  recordsRejected(count: number): void {
+    this.rejected.inc(count);
+  }
+
+  recordsDropped(count: number): void {
+    this.dropped.inc(count);
+  }
+
+  allowListLoaded(keys: number, reload: boolean): void {
+    this.allowListKeys.set(keys);
+    if (reload) this.allowListReloads.inc({ result: 'ok' });
+  }
+
+  allowListReloadFailed(): void {
+    this.allowListReloads.inc({ result: 'failed' });
+  }
+}
