@@ -101,8 +101,33 @@ or open Docker Desktop), make sure your user may use it (the 'docker' group), an
   log "daemon: answering after ${waited}s"
 }
 
+# promtool checks the service's /metrics in the e2e suite. It comes with Debian's
+# prometheus package; only its files are unpacked aside, so no Prometheus server is
+# installed or started.
+PROMTOOL_DIR=/opt/lmgate/prometheus
+install_promtool() {
+  if command -v promtool >/dev/null || [ -x "$PROMTOOL_DIR/usr/bin/promtool" ]; then
+    log "promtool: present"
+    return
+  fi
+  if ! is_debian_root; then
+    log "promtool: not found; the metrics test needs it (Debian/Ubuntu: the prometheus package; or set PROMTOOL)"
+    return
+  fi
+  log "promtool: unpacking Debian's prometheus package into $PROMTOOL_DIR"
+  apt_update_once
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null)
+  mkdir -p "$PROMTOOL_DIR"
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$PROMTOOL_DIR"
+  rm -rf "$tmp"
+  "$PROMTOOL_DIR/usr/bin/promtool" --version >/dev/null
+}
+
 timed install_engine
 timed install_compose
+timed install_promtool
 timed start_daemon
 if [ "$want_images" = 1 ]; then
   timed "$here/build-base-images.sh"

@@ -6,7 +6,7 @@ import { prepareStack, removeStack, startStack, type StackOptions } from './supp
 import { readRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets } from './support/secrets';
 import { serviceLogs } from './support/stack';
-import { StatsFile } from './support/stats-file';
+import { StatsFile, tagOfEndpoint } from './support/stats-file';
 
 export interface TestFixtures {
   /** Unique per test: put it in the query (`tagged`) to find this test's traffic. */
@@ -18,6 +18,7 @@ export interface TestFixtures {
   /** Attaches an exchange made outside the request fixture (streams, SDKs). */
   recordExchange: (exchange: Parameters<typeof attachExchange>[1]) => Promise<void>;
   containerLogsOnFailure: void;
+  statsLinesInReport: void;
 }
 
 /** A stack of the file's own: its label and what differs from the shared one. */
@@ -74,6 +75,22 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   recordExchange: async ({}, use, testInfo) => {
     await use((exchange) => attachExchange(testInfo, exchange));
   },
+
+  // The report shows, beside a test's exchanges, the stats lines its calls produced (its tag
+  // and the tags derived from it), as they stood when the test ended.
+  statsLinesInReport: [
+    async ({ stats, tag }, use, testInfo) => {
+      await use();
+      const lines = stats.all().filter((line) => {
+        const lineTag = tagOfEndpoint(line.endpoint);
+        return lineTag === tag || (lineTag?.startsWith(`${tag}-`) ?? false);
+      });
+      if (lines.length > 0) {
+        await testInfo.attach(`stats lines (${lines.length})`, { body: maskSecrets(lines.map((line) => JSON.stringify(line)).join('\n')), contentType: 'application/x-ndjson' });
+      }
+    },
+    { auto: true },
+  ],
 
   containerLogsOnFailure: [
     async ({ run }, use, testInfo) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test, expect } from '../fixtures';
-import { serviceLogs } from '../support/stack';
+import { scrape, sumOf } from '../support/metrics';
 import { allowListCsv, AUTH_CACHE_SECONDS, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
@@ -63,7 +63,7 @@ test.describe('allow-list hot reload', () => {
   });
 
   test('a broken file keeps the previous list', async ({ request, run, tagged }) => {
-    const failures = async () => (await serviceLogs(run, ['lmgate'], 1000)).split('allow-list reload failed').length - 1;
+    const failures = async () => sumOf(await scrape(run.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'failed' });
     for (const broken of ['id,api_key,owner\n1,sk-x,team\n', 'id,api_key,owner,added\n"unterminated,sk-y,team,2026-01-01\n', '']) {
       const before = await failures();
       writeAllowList(run.allowListFile, broken);
@@ -92,7 +92,7 @@ test.describe('allow-list hot reload', () => {
         refused += batch.filter((s) => s !== 200).length;
       }
     })();
-    const reloads = async () => (await serviceLogs(run, ['lmgate'], 1000)).split('allow-list reloaded').length - 1;
+    const reloads = async () => sumOf(await scrape(run.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'ok' });
     for (let i = 0; i < 6; i++) {
       const before = await reloads();
       writeAllowList(run.allowListFile, allowListCsv(i % 2 === 0 ? [...INITIAL_KEYS, NEW_KEY] : INITIAL_KEYS));
@@ -107,7 +107,7 @@ test.describe('allow-list hot reload', () => {
   });
 
   test('the file as people write it: a BOM, CRLF line ends, quoted fields, spaces around values, a trailing blank line', async ({ request, run, tagged }) => {
-    const reloads = async () => (await serviceLogs(run, ['lmgate'], 1000)).split('allow-list reloaded').length - 1;
+    const reloads = async () => sumOf(await scrape(run.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'ok' });
     const before = await reloads();
     const text =
       '\ufeffid , api_key , owner , added\r\n' +

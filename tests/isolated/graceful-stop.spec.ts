@@ -1,5 +1,6 @@
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
+import { scrape, sumOf } from '../support/metrics';
 import { composeRun } from '../support/stack';
 
 // A flush interval of an hour: only the stop can have written the lines.
@@ -20,8 +21,9 @@ test('graceful stop: records the service holds in its buffer are all in the stat
     ),
   );
   expect(statuses.every((s) => s === 200)).toBe(true);
-  // njs hands records over every second; give it a few rounds.
-  await new Promise((r) => setTimeout(r, 3_000));
+  // The service has taken every record into its buffer (njs delivers once a second)...
+  await expect.poll(async () => sumOf(await scrape(run.metricsURL), 'lmgate_calls_total'), { timeout: 10_000, intervals: [100] }).toBe(calls);
+  // ...and written none of them: only the stop can.
   expect(stats.lines(tag), 'nothing flushed before the stop').toHaveLength(0);
   await composeRun(run, ['stop', '--timeout', '20', 'lmgate']);
   const lines = stats.lines(tag);

@@ -60,7 +60,7 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   makeTestCertificates(join(runDir, 'certs'));
 
   const overlays = options.overlays ?? [];
-  const [gatewayPort, mockAdminPort, faultyServicePort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [gatewayPort, mockAdminPort, faultyServicePort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const faulty = overlays.includes(FAULTY_SERVICE_OVERLAY);
   return {
     project,
@@ -70,6 +70,7 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
     allowListFile,
     gatewayURL: `http://127.0.0.1:${gatewayPort}`,
     mockAdminURL: `http://127.0.0.1:${mockAdminPort}`,
+    metricsURL: `http://127.0.0.1:${metricsPort}/metrics`,
     ...(faulty ? { faultyServiceURL: `http://127.0.0.1:${faultyServicePort}` } : {}),
     composeFiles: [...E2E_COMPOSE_FILES, ...overlays],
     composeEnv: {
@@ -79,6 +80,7 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
       LMGATE_DATA_DIR: dataDir,
       LMGATE_PORT: String(gatewayPort),
       E2E_MOCK_ADMIN_PORT: String(mockAdminPort),
+      E2E_METRICS_PORT: String(metricsPort),
     },
     standalone: options.standalone,
   };

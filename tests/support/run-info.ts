@@ -10,6 +10,8 @@ export interface RunInfo {
   allowListFile: string;
   gatewayURL: string;
   mockAdminURL: string;
+  /** The service's /metrics, published on loopback by the e2e overlay. */
+  metricsURL: string;
   /** The faulty stand-in's port, on a stack with FAULTY_SERVICE_OVERLAY. */
   faultyServiceURL?: string;
   composeFiles: string[];

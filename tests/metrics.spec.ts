@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { test, expect } from './fixtures';
+import { nodeInsideNetwork } from './support/inside';
+import { KEYS } from './support/keys';
+import { parseMetrics, sumOf } from './support/metrics';
+import type { StatsLine } from './support/stats-file';
+
+// Spec §9: the service's Prometheus metrics, on a port of its own inside the compose
+// network; counters move by exactly what the stats lines add up to.
+
+function promtool(): string {
+  const candidates = [process.env['PROMTOOL'], '/opt/lmgate/prometheus/usr/bin/promtool'].filter((p): p is string => Boolean(p));
+  const found = candidates.find((p) => existsSync(p)) ?? (spawnSync('promtool', ['--version']).status === 0 ? 'promtool' : undefined);
+  if (!found) throw new Error("promtool not found: run 'npm run setup' (it unpacks Debian's prometheus package) or set PROMTOOL");
+  return found;
+}
+
+const scrapeInside = (run: Parameters<typeof nodeInsideNetwork>[0]) =>
+  nodeInsideNetwork(run, `fetch('http://lmgate:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`);
+
+test.describe('metrics', () => {
+  test('scraped from inside the compose network, /metrics passes promtool check metrics; the gateway has no /metrics', async ({ run, request }) => {
+    const text = await scrapeInside(run);
+    expect(text).toContain('# TYPE lmgate_calls_total counter');
+    const check = spawnSync(promtool(), ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    const throughGateway = await request.get('/metrics');
+    expect(throughGateway.status()).toBe(404);
+    expect(await throughGateway.json()).toMatchObject({ error: { type: 'not_found' } });
+  });
+
+  test("calls, tokens by kind and durations move by exactly what the test's stats lines add up to", async ({ run, request, tagged, tag, stats }) => {
+    // A model name of this test's own: no other test's calls carry its label.
+    const model = `metrics-${tag}`;
+    const headers = { 'x-mock-model': model, 'x-mock-usage': '13,5' };
+    const calls: Array<[string, Record<string, string>, object]> = [
+      ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [] }],
+      ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [], stream: true, stream_options: { include_usage: true } }],
+      ['/openai/v1/responses', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, input: 'hi' }],
+      ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }, { model, max_tokens: 8, messages: [] }],
+      ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }, { model, max_tokens: 8, messages: [], stream: true }],
+      ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }, { contents: [] }],
+      ['/google/v1/projects/p/locations/l/publishers/google/models/m:streamGenerateContent?alt=sse', { authorization: `Bearer ${KEYS.gamma.key}` }, { contents: [] }],
+    ];
+    for (const [path, key, body] of calls) {
+      const response = await request.post(tagged(path), { headers: { ...key, ...headers }, data: body });
+      expect(response.status(), path).toBe(200);
+    }
+    const lines = await stats.waitForLines(tag, calls.length);
+    expect(lines.every((l) => l.model === model)).toBe(true);
+    const samples = parseMetrics(await scrapeInside(run));
+    const sum = (field: keyof StatsLine) => lines.reduce((total, l) => total + ((l[field] as number | null) ?? 0), 0);
+    expect(sumOf(samples, 'lmgate_calls_total', { model })).toBe(lines.length);
+    for (const [kind, field] of [
+      ['input', 'input_tokens'],
+      ['output', 'output_tokens'],
+      ['cached_input', 'cached_input_tokens'],
+      ['cache_write_input', 'cache_write_input_tokens'],
+      ['reasoning', 'reasoning_tokens'],
+    ] as const) {
+      expect(sumOf(samples, 'lmgate_tokens_total', { model, kind }), kind).toBe(sum(field));
+    }
+    expect(sum('input_tokens')).toBeGreaterThan(0);
+    expect(sumOf(samples, 'lmgate_request_duration_seconds_count', { model })).toBe(lines.length);
+    expect(sumOf(samples, 'lmgate_request_duration_seconds_sum', { model })).toBeCloseTo(sum('duration_ms') / 1000, 3);
+    // By provider too: the labels say where the calls went.
+    for (const provider of ['openai', 'anthropic', 'google']) {
+      expect(sumOf(samples, 'lmgate_calls_total', { model, provider }), provider).toBe(lines.filter((l) => l.provider === provider).length);
+    }
+  });
+});
