@@ -4,9 +4,28 @@ export class ControlError extends Error {
   override name = 'ControlError';
 }
 
+/** A breakdown count as the body is to carry it: a number, JSON null, or 'omit' to leave the field out. */
+export type Count = number | null | 'omit';
+
+/**
+ * Token counts in the provider's own fields (README: "Usage"). A breakdown that is not
+ * given (undefined) means what the provider sends when it has nothing to report.
+ */
 export interface Usage {
   input: number;
   output: number;
+  cached?: Count;
+  cacheWrite?: Count;
+  reasoning?: Count;
+  toolPrompt?: Count;
+}
+
+export type DeltaStyle = 'repeat-input' | 'output-only' | 'growing-input';
+
+/** How an Anthropic stream spreads its final usage over message_delta events. */
+export interface AnthropicDeltas {
+  count: number;
+  style: DeltaStyle;
 }
 
 export interface ScenarioFlags {
@@ -21,6 +40,7 @@ export interface ScenarioFlags {
 
 export interface Controls {
   usage: Usage;
+  anthropicDeltas: AnthropicDeltas;
   model: string | null;
   eventDelayMs: number;
   status: number | null;
@@ -30,8 +50,10 @@ export interface Controls {
 }
 
 export const DEFAULT_USAGE: Usage = { input: 11, output: 7 };
+export const DEFAULT_ANTHROPIC_DELTAS: AnthropicDeltas = { count: 1, style: 'repeat-input' };
 export const DEFAULT_EVENT_DELAY_MS = 5;
 const MAX_DELAY_MS = 600_000;
+const MAX_ANTHROPIC_DELTAS = 1000;
 
 /** An RFC 9110 token: what a header name (or a method) may be. */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -42,10 +64,52 @@ export function nonNegativeInt(header: string, raw: string, max = Number.MAX_SAF
   return Number(trimmed);
 }
 
+const USAGE_KEYS = { input: 'input', output: 'output', cached: 'cached', cache_write: 'cacheWrite', reasoning: 'reasoning', tool_prompt: 'toolPrompt' } as const;
+type UsageKey = keyof typeof USAGE_KEYS;
+const USAGE_SYNTAX = '"<input>,<output>" or "input=<n>,output=<n>[,cached=<c>][,cache_write=<c>][,reasoning=<c>][,tool_prompt=<c>]" (<c>: a number, null or none)';
+
+function isUsageKey(key: string): key is UsageKey {
+  return Object.hasOwn(USAGE_KEYS, key);
+}
+
+function parseCount(key: string, raw: string): Count {
+  const value = raw.trim();
+  if (value === 'null') return null;
+  if (value === 'none') return 'omit';
+  return nonNegativeInt(`x-mock-usage ${key}`, value);
+}
+
 function parseUsage(raw: string): Usage {
-  const parts = raw.split(',');
-  if (parts.length !== 2) throw new ControlError(`x-mock-usage: expected "<input>,<output>", got "${raw}"`);
-  return { input: nonNegativeInt('x-mock-usage', parts[0] as string), output: nonNegativeInt('x-mock-usage', parts[1] as string) };
+  const parts = raw.split(',').map((part) => part.trim());
+  if (!parts.some((part) => part.includes('='))) {
+    if (parts.length !== 2) throw new ControlError(`x-mock-usage: expected ${USAGE_SYNTAX}, got "${raw}"`);
+    return { input: nonNegativeInt('x-mock-usage', parts[0] as string), output: nonNegativeInt('x-mock-usage', parts[1] as string) };
+  }
+  const usage: Partial<Record<keyof Usage, Count>> = {};
+  for (const part of parts) {
+    const equals = part.indexOf('=');
+    if (equals === -1) throw new ControlError(`x-mock-usage: expected key=value, got "${part}" in "${raw}"; syntax: ${USAGE_SYNTAX}`);
+    const key = part.slice(0, equals).trim();
+    if (!isUsageKey(key)) throw new ControlError(`x-mock-usage: unknown key "${key}" (known: ${Object.keys(USAGE_KEYS).join(', ')})`);
+    if (Object.hasOwn(usage, USAGE_KEYS[key])) throw new ControlError(`x-mock-usage: "${key}" given twice in "${raw}"`);
+    const value = part.slice(equals + 1);
+    usage[USAGE_KEYS[key]] = key === 'input' || key === 'output' ? nonNegativeInt(`x-mock-usage ${key}`, value) : parseCount(key, value);
+  }
+  const { input, output } = usage;
+  if (typeof input !== 'number' || typeof output !== 'number') throw new ControlError(`x-mock-usage: input and output are required, got "${raw}"`);
+  return { ...usage, input, output };
+}
+
+function parseAnthropicDeltas(raw: string | undefined): AnthropicDeltas {
+  if (raw === undefined) return { ...DEFAULT_ANTHROPIC_DELTAS };
+  const [countPart, stylePart, ...rest] = raw.split(',').map((part) => part.trim());
+  const count = nonNegativeInt('x-mock-anthropic-deltas', countPart ?? '', MAX_ANTHROPIC_DELTAS);
+  if (count < 1 || rest.length > 0) throw new ControlError(`x-mock-anthropic-deltas: expected "<n>[,<style>]" with n from 1 to ${MAX_ANTHROPIC_DELTAS}, got "${raw}"`);
+  const style = stylePart ?? DEFAULT_ANTHROPIC_DELTAS.style;
+  if (style !== 'repeat-input' && style !== 'output-only' && style !== 'growing-input') {
+    throw new ControlError(`x-mock-anthropic-deltas: unknown style "${style}" (known: repeat-input, output-only, growing-input)`);
+  }
+  return { count, style };
 }
 
 function parseScenarios(raw: string | undefined): ScenarioFlags {
@@ -94,6 +158,7 @@ export function parseControls(headers: Record<string, string>, rawHeaders: reado
 
   return {
     usage: usageHeader === undefined ? { ...DEFAULT_USAGE } : parseUsage(usageHeader),
+    anthropicDeltas: parseAnthropicDeltas(headers['x-mock-anthropic-deltas']),
     model: model ? model : null,
     eventDelayMs: delayHeader === undefined ? DEFAULT_EVENT_DELAY_MS : nonNegativeInt('x-mock-event-delay-ms', delayHeader, MAX_DELAY_MS),
     status,

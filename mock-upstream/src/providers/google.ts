@@ -1,7 +1,9 @@
 import { randomToken } from '../ids.js';
 import { jsonPlan, streamPlan } from '../plan.js';
 import { SSE_CONTENT_TYPE, sseDataCrlf } from '../sse.js';
+import type { Usage } from '../controls.js';
 import { DEFAULT_CONTENT, DEFAULT_TEXT_PIECES, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
+import { amount, defined, reported, type Reported } from './usage.js';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
 const MODEL_PATH = /^\/(?:v1|v1beta1)\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
@@ -14,16 +16,33 @@ function safeDecode(path: string): string {
   }
 }
 
-function fullUsage(ctx: ReplyContext) {
-  const { input, output } = ctx.controls.usage;
-  return {
+function textDetails(count: Reported) {
+  return typeof count === 'number' ? [{ modality: 'TEXT', tokenCount: count }] : undefined;
+}
+
+/**
+ * usageMetadata: the cached tokens are part of promptTokenCount, while the thoughts and the
+ * tool-use prompt are counted beside the prompt and candidates, and all of them in the total.
+ * Vertex leaves out the counts it has nothing for rather than sending 0.
+ */
+function fullUsage(usage: Usage) {
+  const { input, output } = usage;
+  const cached = reported(usage.cached);
+  const thoughts = reported(usage.reasoning);
+  const toolPrompt = reported(usage.toolPrompt);
+  return defined({
     promptTokenCount: input,
     candidatesTokenCount: output,
-    totalTokenCount: input + output,
+    totalTokenCount: input + output + amount(thoughts) + amount(toolPrompt),
+    cachedContentTokenCount: cached,
+    toolUsePromptTokenCount: toolPrompt,
+    thoughtsTokenCount: thoughts,
     trafficType: 'ON_DEMAND',
-    promptTokensDetails: [{ modality: 'TEXT', tokenCount: input }],
-    candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: output }],
-  };
+    promptTokensDetails: textDetails(input),
+    cacheTokensDetails: textDetails(cached),
+    candidatesTokensDetails: textDetails(output),
+    toolUsePromptTokensDetails: textDetails(toolPrompt),
+  });
 }
 
 function generateContent(pathModel: string): Endpoint {
@@ -36,7 +55,7 @@ function generateContent(pathModel: string): Endpoint {
         modelVersion: modelOf(ctx),
         createTime: new Date().toISOString(),
         responseId: randomToken(24),
-        usageMetadata: fullUsage(ctx),
+        usageMetadata: fullUsage(ctx.controls.usage),
       };
     },
     reply(ctx) {
@@ -53,7 +72,7 @@ function streamChunks(ctx: ReplyContext, model: string): JsonObject[] {
     const candidate: JsonObject = { content: { role: 'model', parts: [{ text }] } };
     if (index === last) candidate['finishReason'] = 'STOP';
     // Only the last chunk carries the totals; earlier ones know the prompt size alone.
-    const usageMetadata = index === last ? fullUsage(ctx) : { promptTokenCount: ctx.controls.usage.input, trafficType: 'ON_DEMAND' };
+    const usageMetadata = index === last ? fullUsage(ctx.controls.usage) : { promptTokenCount: ctx.controls.usage.input, trafficType: 'ON_DEMAND' };
     return { candidates: [candidate], usageMetadata, modelVersion: model, createTime, responseId };
   });
 }

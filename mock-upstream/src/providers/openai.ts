@@ -1,21 +1,24 @@
 import { randomHex, randomToken, unixSeconds } from '../ids.js';
 import { jsonPlan, streamPlan } from '../plan.js';
 import { SSE_CONTENT_TYPE, SSE_DONE, sseData, sseEvent } from '../sse.js';
+import type { Usage } from '../controls.js';
 import { DEFAULT_CONTENT, DEFAULT_TEXT_PIECES, wantsStream, type Content, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
+import { defined, nonEmpty, reported } from './usage.js';
 
 const CHAT_MODEL = 'gpt-4o-mini-2024-07-18';
 const RESPONSES_MODEL = 'gpt-4.1-2025-04-14';
 const EMBEDDINGS_MODEL = 'text-embedding-3-small';
 const SYSTEM_FINGERPRINT = 'fp_mock0001';
 
-function chatUsage(ctx: ReplyContext) {
-  const { input, output } = ctx.controls.usage;
+/** CompletionUsage: prompt_tokens includes the cached tokens, completion_tokens the reasoning ones. */
+function chatUsage(usage: Usage) {
+  const { input, output } = usage;
   return {
     prompt_tokens: input,
     completion_tokens: output,
     total_tokens: input + output,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    prompt_tokens_details: defined({ cached_tokens: reported(usage.cached, 0), audio_tokens: 0, cache_write_tokens: reported(usage.cacheWrite) }),
+    completion_tokens_details: defined({ reasoning_tokens: reported(usage.reasoning, 0), audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }),
   };
 }
 
@@ -35,7 +38,7 @@ const chatCompletions: Endpoint = {
       choices: [{ index: 0, message: { role: 'assistant', content: content.text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
       service_tier: 'default',
       system_fingerprint: SYSTEM_FINGERPRINT,
-      usage: chatUsage(ctx),
+      usage: chatUsage(ctx.controls.usage),
     };
   },
   reply(ctx) {
@@ -49,15 +52,22 @@ const chatCompletions: Endpoint = {
       ...DEFAULT_TEXT_PIECES.map((piece) => sseData(chunk({ delta: { content: piece }, finish_reason: null }))),
       sseData(chunk({ delta: {}, finish_reason: 'stop' })),
     ];
-    if (withUsage) events.push(sseData({ ...base, choices: [], usage: chatUsage(ctx) }));
+    if (withUsage) events.push(sseData({ ...base, choices: [], usage: chatUsage(ctx.controls.usage) }));
     events.push(SSE_DONE);
     return streamPlan(SSE_CONTENT_TYPE, events, ctx.controls.eventDelayMs);
   },
 };
 
-function responsesUsage(ctx: ReplyContext) {
-  const { input, output } = ctx.controls.usage;
-  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+/** ResponseUsage: a details object with nothing left to report is left out too. */
+function responsesUsage(usage: Usage) {
+  const { input, output } = usage;
+  return defined({
+    input_tokens: input,
+    input_tokens_details: nonEmpty({ cached_tokens: reported(usage.cached, 0), cache_write_tokens: reported(usage.cacheWrite) }),
+    output_tokens: output,
+    output_tokens_details: nonEmpty({ reasoning_tokens: reported(usage.reasoning, 0) }),
+    total_tokens: input + output,
+  });
 }
 
 function responseObject(ctx: ReplyContext, id: string, createdAt: number, status: 'in_progress' | 'completed', output: unknown[]) {
@@ -66,8 +76,11 @@ function responseObject(ctx: ReplyContext, id: string, createdAt: number, status
     object: 'response',
     created_at: createdAt,
     status,
+    ...(status === 'completed' ? { completed_at: createdAt } : {}),
     error: null,
     incomplete_details: null,
+    instructions: null,
+    metadata: {},
     model: ctx.controls.model ?? RESPONSES_MODEL,
     output,
     parallel_tool_calls: true,
@@ -75,7 +88,7 @@ function responseObject(ctx: ReplyContext, id: string, createdAt: number, status
     tool_choice: 'auto',
     tools: [],
     top_p: 1,
-    usage: status === 'completed' ? responsesUsage(ctx) : null,
+    usage: status === 'completed' ? responsesUsage(ctx.controls.usage) : null,
   };
 }
 
@@ -108,8 +121,8 @@ const responses: Endpoint = {
       event('response.in_progress', { response: responseObject(ctx, id, createdAt, 'in_progress', []) }),
       event('response.output_item.added', { output_index: 0, item: messageItem(itemId, text, 'in_progress') }),
       event('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part: { ...part, text: '' } }),
-      ...DEFAULT_TEXT_PIECES.map((delta) => event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta })),
-      event('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text }),
+      ...DEFAULT_TEXT_PIECES.map((delta) => event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] })),
+      event('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] }),
       event('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part }),
       event('response.output_item.done', { output_index: 0, item: messageItem(itemId, text, 'completed') }),
       event('response.completed', { response: responseObject(ctx, id, createdAt, 'completed', [messageItem(itemId, text, 'completed')]) }),
