@@ -214,9 +214,11 @@ test.describe('stats records', () => {
         error_type: status >= 400 ? expect.any(String) : null,
         ...c.expected,
       });
-      expect(Object.keys(line!).sort()).toEqual(
-        ['timestamp', 'lmgate_id', 'provider', 'endpoint', 'model', 'status', 'input_tokens', 'output_tokens', 'masked_key', 'error_type'].sort(),
-      );
+      // Spec §5's fields, in its order.
+      expect(Object.keys(line!)).toEqual([
+        'timestamp', 'lmgate_id', 'provider', 'endpoint', 'model', 'status', 'input_tokens', 'output_tokens',
+        'cached_input_tokens', 'cache_write_input_tokens', 'reasoning_tokens', 'masked_key', 'error_type', 'request_id', 'duration_ms', 'first_byte_ms',
+      ]);
       const at = Date.parse(line!.timestamp);
       expect(at).toBeGreaterThanOrEqual(started - 2_000);
       expect(at).toBeLessThanOrEqual(Date.now());
