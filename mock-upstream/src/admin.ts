@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Recorder } from './recorder.js';
+import { registerTlsRoutes } from './tls-admin.js';
+import type { TlsModes } from './tls-modes.js';
 
-export function buildAdminApp(recorder: Recorder): FastifyInstance {
+export function buildAdminApp(recorder: Recorder, tlsModes: TlsModes | null = null): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
 
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
@@ -20,6 +22,8 @@ export function buildAdminApp(recorder: Recorder): FastifyInstance {
     recorder.clear();
     return reply.code(204).send();
   });
+
+  registerTlsRoutes(app, tlsModes);
 
   return app;
 }

@@ -1,12 +1,21 @@
 import { readFileSync } from 'node:fs';
+import { checkFaultCertificates, checkKeyPair } from './tls-material.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export interface TlsMaterial {
+export interface KeyPair {
   cert: Buffer;
   key: Buffer;
+}
+
+/** The certificate served normally, and the optional ones the failing TLS modes serve instead. */
+export interface TlsMaterial extends KeyPair {
+  /** untrusted-ca mode: a leaf for the provider names, issued by a CA nginx does not trust. */
+  untrustedCa?: KeyPair | null;
+  /** wrong-name mode: a leaf issued by the trusted CA for a name no provider has. */
+  wrongName?: KeyPair | null;
 }
 
 export interface MockConfig {
@@ -36,6 +45,30 @@ function pemFile(env: Env, name: string): Buffer {
   }
 }
 
+function keyPair(env: Env, certName: string, keyName: string): KeyPair {
+  const pair = { cert: pemFile(env, certName), key: pemFile(env, keyName) };
+  const problem = checkKeyPair(pair);
+  if (problem) throw new ConfigError(`${certName}, ${keyName}: ${problem}`);
+  return pair;
+}
+
+/** Half a pair is a mistake worth stopping for; neither means the mode is unavailable. */
+function optionalKeyPair(env: Env, certName: string, keyName: string): KeyPair | null {
+  if (!env[certName] && !env[keyName]) return null;
+  return keyPair(env, certName, keyName);
+}
+
+function loadTls(env: Env): TlsMaterial {
+  const tls: TlsMaterial = {
+    ...keyPair(env, 'MOCK_TLS_CERT', 'MOCK_TLS_KEY'),
+    untrustedCa: optionalKeyPair(env, 'MOCK_TLS_UNTRUSTED_CERT', 'MOCK_TLS_UNTRUSTED_KEY'),
+    wrongName: optionalKeyPair(env, 'MOCK_TLS_WRONG_NAME_CERT', 'MOCK_TLS_WRONG_NAME_KEY'),
+  };
+  const problem = checkFaultCertificates(tls);
+  if (problem) throw new ConfigError(problem);
+  return tls;
+}
+
 export function loadConfig(env: Env = process.env): MockConfig {
   const providerPort = port(env, 'MOCK_TLS_PORT', 443);
   const adminPort = port(env, 'MOCK_ADMIN_PORT', 8090);
@@ -43,5 +76,5 @@ export function loadConfig(env: Env = process.env): MockConfig {
   if (!env['MOCK_TLS_CERT']) {
     throw new ConfigError('MOCK_TLS_CERT is not set: set MOCK_TLS_CERT and MOCK_TLS_KEY to PEM files (or MOCK_INSECURE_HTTP=1 for plain HTTP in local tests)');
   }
-  return { providerPort, adminPort, tls: { cert: pemFile(env, 'MOCK_TLS_CERT'), key: pemFile(env, 'MOCK_TLS_KEY') } };
+  return { providerPort, adminPort, tls: loadTls(env) };
 }

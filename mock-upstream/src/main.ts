@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       time: new Date().toISOString(),
       service: 'mock-upstream',
       msg: 'listening',
-      provider: { port: mock.providerPort, tls: config.tls !== null },
+      provider: { port: mock.providerPort, tls: config.tls !== null, tlsModes: mock.tlsModes?.available ?? [] },
       admin: { port: mock.adminPort },
     })}\n`,
   );

@@ -1,8 +1,6 @@
-import Fastify, { type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { TlsMaterial } from './config.js';
 import { planReply, type PlannedReply } from './dispatch.js';
 import { errorPlan } from './errors.js';
 import { detectProvider } from './providers/index.js';
@@ -11,9 +9,9 @@ import { sendPlan } from './sender.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
+/** Plain HTTP: with TLS on, tls-front.ts terminates TLS and hands the sockets over. */
 export interface ProviderAppOptions {
   recorder: Recorder;
-  tls: TlsMaterial | null;
   bodyLimitBytes?: number;
 }
 
@@ -74,16 +72,13 @@ export function buildProviderApp(options: ProviderAppOptions): FastifyInstance {
     await respond(reply.raw, stored, { plan, preDelayMs: 0, extraHeaders: [] });
   };
 
-  const serverOptions: FastifyServerOptions = {
+  const app = Fastify({
     logger: false,
     bodyLimit,
     // Shutdown must not wait for a slow stream a test left open.
     forceCloseConnections: true,
     frameworkErrors: (error, request, reply) => void fail(error, request, reply),
-  };
-  const app = (options.tls
-    ? Fastify({ ...serverOptions, https: { cert: options.tls.cert, key: options.tls.key } } as FastifyHttpsOptions<HttpsServer>)
-    : Fastify(serverOptions)) as unknown as FastifyInstance;
+  });
 
   // The body must be recorded byte for byte whatever it claims to be: no parser may interpret or reject it.
   app.removeAllContentTypeParsers();

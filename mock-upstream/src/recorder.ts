@@ -45,9 +45,12 @@ export interface StoredRequest extends Omit<RequestRecord, 'bodyBase64' | 'bodyT
 
 export const DEFAULT_MAX_RECORDS = 20_000;
 
-/** Lower-cased header names; repeated headers joined with ', ', in arrival order. */
+/**
+ * Lower-cased header names; repeated headers joined with ', ', in arrival order. Without a
+ * prototype, so that names such as __proto__ or constructor are kept as the headers they are.
+ */
 export function headersFromRaw(rawHeaders: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null);
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] as string).toLowerCase();
     const value = rawHeaders[i + 1] as string;

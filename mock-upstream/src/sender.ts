@@ -27,7 +27,8 @@ function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean> {
 }
 
 function stringHeaders(res: ServerResponse): Record<string, string> {
-  const out: Record<string, string> = {};
+  // A response header named __proto__ (x-mock-response-header can set one) must survive too.
+  const out: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(res.getHeaders())) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }

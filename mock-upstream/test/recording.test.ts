@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RequestRecord } from '../src/recorder.js';
+import { headersFromRaw, type RequestRecord } from '../src/recorder.js';
 import type { MockUpstream } from '../src/server.js';
+import { connect } from 'node:net';
 import { rawRequest, records, sseJson, startLocal } from './helpers.js';
 
 let mock: MockUpstream;
@@ -130,5 +131,34 @@ describe('admin API', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('header names that are Object.prototype names', () => {
+  it('keeps __proto__, constructor and the like as headers', async () => {
+    const headers = headersFromRaw(['__proto__', 'a', 'Constructor', 'b', 'toString', 'c', 'hasOwnProperty', 'd', 'constructor', 'e']);
+    expect(Object.keys(headers)).toEqual(['__proto__', 'constructor', 'tostring', 'hasownproperty']);
+    expect(headers['__proto__']).toBe('a');
+    expect(headers['constructor']).toBe('b, e');
+    expect(headers['valueof']).toBeUndefined();
+    expect(JSON.stringify(headers)).toBe('{"__proto__":"a","constructor":"b, e","tostring":"c","hasownproperty":"d"}');
+  });
+
+  it('records and echoes them through the admin API', async () => {
+    const socket = connect({ host: '127.0.0.1', port: mock.providerPort });
+    const answered = new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    });
+    socket.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n__proto__: p\r\nconstructor: c\r\nx-test-tag: proto\r\n' +
+        'x-mock-response-header: __proto__: r\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+    );
+    expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    const [record] = await records(mock, 'proto');
+    expect(Object.getOwnPropertyDescriptor(record!.headers, '__proto__')?.value).toBe('p');
+    expect(record!.headers['constructor']).toBe('c');
+    expect(Object.getOwnPropertyDescriptor(record!.response!.headers, '__proto__')?.value).toBe('r');
   });
 });
