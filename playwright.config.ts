@@ -45,7 +45,7 @@ export default defineConfig({
       name: 'audit',
       testDir: './tests/audit',
       dependencies: ['gateway'],
-      // accounting first (it needs the provider mock, which the secrets audit takes down).
+      // accounting first (it reads the provider mock's journal, whose TLS the secrets audit breaks).
       fullyParallel: false,
       workers: 1,
     },

@@ -14,26 +14,41 @@ function openssl(args: string[], cwd: string): void {
   }
 }
 
-/**
- * A throw-away CA and one server certificate for the three provider names, signed by it:
- * the mock serves the leaf, nginx trusts the CA. Lives two days; made fresh every run.
- */
-export function makeTestCertificates(dir: string): { caFile: string } {
-  mkdirSync(dir, { recursive: true });
+/** A leaf for `hosts`, signed by the CA `ca` (files `<ca>.pem`, `<ca>-key.pem` in dir). */
+function makeLeaf(dir: string, name: string, ca: string, hosts: readonly string[]): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=LMGate e2e test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  openssl(['req', ...ec, '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', `/CN=${PROVIDER_HOSTS[0]}`], dir);
-  writeFileSync(join(dir, 'server.ext'), [
-    `subjectAltName=${PROVIDER_HOSTS.map((h) => `DNS:${h}`).join(',')}`,
+  openssl(['req', ...ec, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${hosts[0]}`], dir);
+  writeFileSync(join(dir, `${name}.ext`), [
+    `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature',
     'extendedKeyUsage=serverAuth',
   ].join('\n') + '\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial',
-    '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext'], dir);
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}-key.pem`, '-CAcreateserial',
+    '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+}
+
+function makeCa(dir: string, name: string, subject: string): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', `${name}-key.pem`, '-out', `${name}.pem`, '-days', '2', '-subj', subject,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+}
+
+/**
+ * A throw-away CA and the server certificate for the three provider names signed by it:
+ * the mock serves the leaf, nginx trusts the CA. Also the certificates of the mock's TLS
+ * failure modes (mock-upstream/README.md): the same names from a CA nginx does not trust,
+ * and a leaf from the trusted CA for another name. Live two days; made fresh every run.
+ */
+export function makeTestCertificates(dir: string): { caFile: string } {
+  mkdirSync(dir, { recursive: true });
+  makeCa(dir, 'ca', '/CN=LMGate e2e test CA');
+  makeLeaf(dir, 'server', 'ca', PROVIDER_HOSTS);
+  makeCa(dir, 'untrusted-ca', '/CN=LMGate e2e untrusted CA');
+  makeLeaf(dir, 'untrusted', 'untrusted-ca', PROVIDER_HOSTS);
+  makeLeaf(dir, 'wrong-name', 'ca', ['wrong.example.test']);
   // The containers read these as their own unprivileged users.
-  for (const file of ['ca.pem', 'server.pem', 'server-key.pem']) chmodSync(join(dir, file), 0o644);
+  for (const file of ['ca.pem', 'server.pem', 'server-key.pem', 'untrusted.pem', 'untrusted-key.pem', 'wrong-name.pem', 'wrong-name-key.pem']) chmodSync(join(dir, file), 0o644);
   chmodSync(dir, 0o755);
   return { caFile: join(dir, 'ca.pem') };
 }
