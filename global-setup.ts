@@ -35,8 +35,9 @@ export default async function globalSetup(): Promise<void> {
 
   const info = await prepareStack({ standalone });
   await buildImages(info);
+  await startStack(info, process.env['E2E_KEEP_STACK'] === '1');
+  // Written once the stack is up: its URLs are the ports Docker picked.
   writeFileSync(RUN_INFO_FILE, JSON.stringify(info, null, 2));
   process.env['E2E_RUN_INFO'] = RUN_INFO_FILE;
-  await startStack(info, process.env['E2E_KEEP_STACK'] === '1');
   console.log(`[e2e] stack ${info.project} healthy in ${((Date.now() - started) / 1000).toFixed(1)}s at ${info.gatewayURL}`);
 }

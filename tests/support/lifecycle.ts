@@ -60,27 +60,28 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   makeTestCertificates(join(runDir, 'certs'));
 
   const overlays = options.overlays ?? [];
-  const [gatewayPort, mockAdminPort, faultyServicePort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const faulty = overlays.includes(FAULTY_SERVICE_OVERLAY);
+  // Host ports 0: Docker picks free ones as it binds them (no race between stacks started
+  // side by side); publishedPorts() reads them once the stack is up.
   return {
     project,
     runDir,
     dataDir,
     statsFile: join(dataDir, 'stats.jsonl'),
     allowListFile,
-    gatewayURL: `http://127.0.0.1:${gatewayPort}`,
-    mockAdminURL: `http://127.0.0.1:${mockAdminPort}`,
-    metricsURL: `http://127.0.0.1:${metricsPort}/metrics`,
-    ...(faulty ? { faultyServiceURL: `http://127.0.0.1:${faultyServicePort}` } : {}),
+    gatewayURL: '',
+    mockAdminURL: '',
+    metricsURL: '',
+    ...(faulty ? { faultyServiceURL: '' } : {}),
     composeFiles: [...E2E_COMPOSE_FILES, ...overlays],
     composeEnv: {
       ...options.env,
-      ...(faulty ? { E2E_FAULTY_SERVICE_PORT: String(faultyServicePort) } : {}),
+      ...(faulty ? { E2E_FAULTY_SERVICE_PORT: '0' } : {}),
       E2E_RUN_DIR: runDir,
       LMGATE_DATA_DIR: dataDir,
-      LMGATE_PORT: String(gatewayPort),
-      E2E_MOCK_ADMIN_PORT: String(mockAdminPort),
-      E2E_METRICS_PORT: String(metricsPort),
+      LMGATE_PORT: '0',
+      E2E_MOCK_ADMIN_PORT: '0',
+      E2E_METRICS_PORT: '0',
     },
     standalone: options.standalone,
   };
@@ -141,10 +142,32 @@ export async function buildImages(info: RunInfo): Promise<void> {
   await promisify(execFile)('docker', ['image', 'prune', '--force', '--filter', 'label=org.lmgate.image']);
 }
 
+async function hostAddress(info: RunInfo, service: string, port: number): Promise<string> {
+  const result = await composeCall(`port ${service} ${port}`, () => compose.execCompose('port', [service, String(port)], composeOptions(info)));
+  const address = result.out.trim().split('\n')[0];
+  if (!address) throw new Error(`${service}:${port} of ${info.project} is not published`);
+  return address;
+}
+
+/** Fills in the URLs of the ports Docker published for a stack that is up. */
+export async function publishedPorts(info: RunInfo): Promise<void> {
+  const [gateway, mockAdmin, metrics, faulty] = await Promise.all([
+    hostAddress(info, 'nginx', 8080),
+    hostAddress(info, 'mock-upstream', 8090),
+    hostAddress(info, 'lmgate', 9464),
+    info.faultyServiceURL === undefined ? undefined : hostAddress(info, 'lmgate', 8081),
+  ]);
+  info.gatewayURL = `http://${gateway}`;
+  info.mockAdminURL = `http://${mockAdmin}`;
+  info.metricsURL = `http://${metrics}/metrics`;
+  if (faulty !== undefined) info.faultyServiceURL = `http://${faulty}`;
+}
+
 /** Brings a prepared stack up and waits for health; on failure takes it down and removes its files. */
 export async function startStack(info: RunInfo, keepOnFailure = false): Promise<void> {
   try {
     await upStack(info);
+    await publishedPorts(info);
     await waitForHealth(info);
   } catch (error) {
     if (!keepOnFailure) await removeStack(info);
