@@ -43,6 +43,8 @@ start=$SECONDS
   fail "the stack did not become healthy"
 }
 log "stack up in $((SECONDS - start))s on 127.0.0.1:$port"
+# A rebuilt image leaves its previous build dangling: remove this project's, and only those.
+docker image prune --force --filter label=org.lmgate.image >/dev/null
 
 failures=0
 check() {
