@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test, expect } from '../fixtures';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
+import { publishedPorts } from '../support/lifecycle';
 import type { RunInfo } from '../support/run-info';
 import { composeRun, containerId, dockerInspect, waitUntilHealthy, type Service } from '../support/stack';
 
@@ -85,6 +86,8 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
     }
     await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', service]);
     await waitUntilHealthy(run, service);
+    // A recreated container is published on new host ports.
+    await publishedPorts(run);
     return { before, after: await addressOf(run, service), release };
   } catch (error) {
     await release();

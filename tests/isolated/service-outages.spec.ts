@@ -1,5 +1,5 @@
 import { test, expect } from '../fixtures';
-import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { FAULTY_SERVICE_OVERLAY, publishedPorts } from '../support/lifecycle';
 import { call } from '../support/faulty-service';
 import { composeRun, waitUntilHealthy } from '../support/stack';
 
@@ -35,6 +35,8 @@ for (const outage of outages) {
     } finally {
       await composeRun(run, outage.up);
       await waitUntilHealthy(run, 'lmgate');
+      // A recreated container is published on new host ports.
+      await publishedPorts(run);
     }
     await expect.poll(async () => (await call(run, `fault-allow-${tag}-after`, `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
   });
