@@ -12,6 +12,8 @@ export function buildAdminApp(recorder: Recorder, tlsModes: TlsModes | null = nu
     return reply.type('application/json; charset=utf-8').send(recorder.list(request.query.tag));
   });
 
+  app.get('/tags', async (_request, reply) => reply.type('application/json; charset=utf-8').send(recorder.countByTag()));
+
   app.get<{ Params: { id: string } }>('/requests/:id', async (request, reply) => {
     const record = recorder.get(request.params.id);
     if (!record) return reply.code(404).send({ error: 'not_found', message: `no recorded request with id ${request.params.id}` });

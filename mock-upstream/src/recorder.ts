@@ -119,6 +119,13 @@ export class Recorder {
     return stored && toRecord(stored);
   }
 
+  /** How many requests arrived with each tag ("" for none): the journal without its bodies. */
+  countByTag(): Record<string, number> {
+    const counts: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const stored of this.#records) counts[stored.tag ?? ''] = (counts[stored.tag ?? ''] ?? 0) + 1;
+    return counts;
+  }
+
   /** Records in arrival order; only those with this tag when one is given. */
   list(tag?: string): RequestRecord[] {
     const selected = tag === undefined ? this.#records : this.#records.filter((stored) => stored.tag === tag);

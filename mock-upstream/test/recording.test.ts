@@ -110,6 +110,8 @@ describe('admin API', () => {
     expect(all.map((r) => r.seq)).toEqual([...all.map((r) => r.seq)].sort((x, y) => x - y));
     expect((await records(mock, 'a')).map((r) => r.id)).toEqual([all[0]!.id, all[2]!.id]);
 
+    expect(await (await fetch(`${mock.adminUrl}/tags`)).json()).toEqual({ a: 2, b: 1, '': 1 });
+
     const one = await fetch(`${mock.adminUrl}/requests/${all[1]!.id}`);
     expect(one.status).toBe(200);
     expect(((await one.json()) as RequestRecord).tag).toBe('b');

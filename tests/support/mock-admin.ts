@@ -7,11 +7,11 @@ export type RecordedRequest = RequestRecord;
 export class MockAdmin {
   constructor(private readonly baseURL: string) {}
 
-  /** Every request of the run, whatever its tag. */
-  async all(): Promise<RecordedRequest[]> {
-    const response = await fetch(`${this.baseURL}/requests`);
-    if (!response.ok) throw new Error(`mock admin answered ${response.status} for /requests`);
-    return (await response.json()) as RecordedRequest[];
+  /** How many requests arrived with each tag ("" for none), over the whole run. */
+  async countByTag(): Promise<Record<string, number>> {
+    const response = await fetch(`${this.baseURL}/tags`);
+    if (!response.ok) throw new Error(`mock admin answered ${response.status} for /tags`);
+    return (await response.json()) as Record<string, number>;
   }
 
   async requests(tag: string): Promise<RecordedRequest[]> {

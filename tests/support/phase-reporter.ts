@@ -6,10 +6,16 @@ import type { FullResult, Reporter, TestCase, TestResult } from '@playwright/tes
  * first test's start to its last test's end (file-own stacks included), and the total.
  * Global teardown prints its own time after this.
  */
+function fileOf(test: TestCase): string {
+  return test.location.file.replace(/^.*\/tests\//, 'tests/');
+}
+
 export default class PhaseReporter implements Reporter {
   private readonly started = Date.now();
   private firstTest: number | undefined;
   private readonly spans = new Map<string, { from: number; to: number; tests: number }>();
+  /** Per file of the projects whose files bring up their own stacks: the slowest sets the pace. */
+  private readonly fileSpans = new Map<string, { from: number; to: number; tests: number }>();
 
   onTestBegin(test: TestCase, result: TestResult): void {
     const at = result.startTime.getTime();
@@ -18,6 +24,9 @@ export default class PhaseReporter implements Reporter {
     const span = this.spans.get(project) ?? { from: at, to: at, tests: 0 };
     span.from = Math.min(span.from, at);
     this.spans.set(project, span);
+    const file = fileOf(test);
+    const fileSpan = this.fileSpans.get(file) ?? { from: at, to: at, tests: 0 };
+    this.fileSpans.set(file, fileSpan);
   }
 
   onTestEnd(test: TestCase, result: TestResult): void {
@@ -25,6 +34,11 @@ export default class PhaseReporter implements Reporter {
     if (!span) return;
     span.to = Math.max(span.to, result.startTime.getTime() + result.duration);
     span.tests++;
+    const fileSpan = this.fileSpans.get(fileOf(test));
+    if (fileSpan) {
+      fileSpan.to = Math.max(fileSpan.to, result.startTime.getTime() + result.duration);
+      fileSpan.tests++;
+    }
   }
 
   onEnd(_result: FullResult): void {
@@ -36,6 +50,8 @@ export default class PhaseReporter implements Reporter {
     }
     lines.push(`total before teardown ${s(ended - this.started)}`);
     console.log(lines.join(' · '));
+    const slowest = [...this.fileSpans.entries()].sort((a, b) => b[1].to - b[1].from - (a[1].to - a[1].from)).slice(0, 5);
+    console.log(`[e2e] slowest files (first test start to last test end): ${slowest.map(([file, span]) => `${file} ${s(span.to - span.from)}`).join(' · ')}`);
   }
 
   printsToStdio(): boolean {

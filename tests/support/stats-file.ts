@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { expect } from '@playwright/test';
 import type { StatsRecord } from '../../lmgate/src/records';
 
@@ -10,25 +10,76 @@ export function tagOfEndpoint(endpoint: string): string | null {
   return query === undefined ? null : new URLSearchParams(query).get('lmgate_tag');
 }
 
+/**
+ * What a worker has read of one stats file so far: the file only grows (the e2e stacks
+ * never rotate it), so each read parses just the bytes appended since the last one, and
+ * only whole lines. A file replaced (another inode) or shortened is read again from the
+ * start.
+ */
+interface ReadState {
+  ino: number;
+  offset: number;
+  lines: StatsLine[];
+  byTag: Map<string | null, StatsLine[]>;
+}
+
+const readStates = new Map<string, ReadState>();
+
+function freshState(ino: number): ReadState {
+  return { ino, offset: 0, lines: [], byTag: new Map() };
+}
+
+function readNewLines(path: string): ReadState {
+  let state = readStates.get(path);
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    state = freshState(-1);
+    readStates.set(path, state);
+    return state;
+  }
+  if (!stats.isFile()) return state ?? freshState(-1);
+  if (!state || state.ino !== stats.ino || stats.size < state.offset) {
+    state = freshState(stats.ino);
+    readStates.set(path, state);
+  }
+  if (stats.size === state.offset) return state;
+  const fd = openSync(path, 'r');
+  try {
+    const fresh = Buffer.alloc(stats.size - state.offset);
+    const read = readSync(fd, fresh, 0, fresh.length, state.offset);
+    // The service may be half-way through appending: only whole lines count.
+    const end = fresh.subarray(0, read).lastIndexOf(0x0a) + 1;
+    for (const text of fresh.subarray(0, end).toString('utf8').split('\n')) {
+      if (text.trim() === '') continue;
+      const line = JSON.parse(text) as StatsLine;
+      state.lines.push(line);
+      const tag = tagOfEndpoint(line.endpoint);
+      const tagged = state.byTag.get(tag) ?? [];
+      tagged.push(line);
+      state.byTag.set(tag, tagged);
+    }
+    state.offset += end;
+  } finally {
+    closeSync(fd);
+  }
+  return state;
+}
+
 export class StatsFile {
   constructor(readonly path: string) {}
 
   text(): string {
-    return existsSync(this.path) ? readFileSync(this.path, 'utf8') : '';
+    return existsSync(this.path) && statSync(this.path).isFile() ? readFileSync(this.path, 'utf8') : '';
   }
 
   all(): StatsLine[] {
-    // The service may be half-way through appending: only whole lines count.
-    const text = this.text();
-    return text
-      .slice(0, text.lastIndexOf('\n') + 1)
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as StatsLine);
+    return [...readNewLines(this.path).lines];
   }
 
   lines(tag: string): StatsLine[] {
-    return this.all().filter((line) => tagOfEndpoint(line.endpoint) === tag);
+    return [...(readNewLines(this.path).byTag.get(tag) ?? [])];
   }
 
   /**
