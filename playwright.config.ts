@@ -14,7 +14,7 @@ export default defineConfig({
   fullyParallel: true,
   // Tests mostly wait on the stacks, not on CPU; each isolated file holds a worker for
   // all its tests, so there are enough for them and the gateway project side by side.
-  workers: Number(process.env['E2E_WORKERS'] ?? 14),
+  workers: Number(process.env['E2E_WORKERS'] ?? 10),
   forbidOnly: Boolean(process.env['CI']),
   retries: 0,
   reporter: [
