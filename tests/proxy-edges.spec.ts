@@ -40,4 +40,22 @@ test.describe('edges of proxying', () => {
     expect(recordedAt).toBeGreaterThanOrEqual(sentAt - 50);
     expect(recordedAt).toBeLessThan(sentAt + 500);
   });
+
+  test('first_byte_ms is the time to the first body byte, duration_ms the time to the last, for a slow start and a long stream', async ({ run, tagged, tag, stats }) => {
+    // The provider answers after 600 ms (slow-headers), then streams for about 1.5 s more.
+    const url = run.gatewayURL + tagged('/openai/v1/chat/completions');
+    const stream = await readTimedStream(url, {
+      method: 'POST',
+      headers: { ...ALPHA, 'content-type': 'application/json', 'x-mock-scenario': 'slow-headers:600', 'x-mock-event-delay-ms': '300' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_usage: true } }),
+    });
+    expect(stream.status).toBe(200);
+    const clientFirst = stream.chunks[0]!.at - stream.startedAt;
+    const clientTotal = stream.endedAt - stream.startedAt;
+    const [line] = await stats.waitForLines(tag);
+    expect(line!.first_byte_ms).toBeGreaterThanOrEqual(600);
+    expect(line!.first_byte_ms).toBeLessThanOrEqual(clientFirst + 50);
+    expect(line!.duration_ms).toBeGreaterThanOrEqual(line!.first_byte_ms! + 1_000);
+    expect(line!.duration_ms).toBeLessThanOrEqual(clientTotal + 50);
+  });
 });
