@@ -81,6 +81,12 @@ describe('extractApiKey', () => {
 });
 
 describe('keyFromHeaderValues', () => {
+  it('takes Bearer only as the whole scheme at the start', () => {
+    expect(keyFromHeaderValues(`NotBearer ${KEY}`, null)).toBeNull();
+    expect(keyFromHeaderValues(`Token bearer ${KEY}`, null)).toBeNull();
+    expect(keyFromHeaderValues(`Bearer${KEY}`, null)).toBeNull();
+  });
+
   it('applies the same rules to raw values, null meaning absent', () => {
     expect(keyFromHeaderValues(`Bearer ${KEY}`, null)).toBe(KEY);
     expect(keyFromHeaderValues(null, KEY)).toBe(KEY);
