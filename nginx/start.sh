@@ -4,8 +4,9 @@
 #
 # - nginx puts the request line into every error-log line about a request, and Vertex AI
 #   takes the API key in the query (?key=…): the error log passes through sed, which masks
-#   that parameter as the access log (nginx.conf) and the stats file
-#   (lmgate/src/records.ts) do — also in other case or percent-encoded (k%65y=).
+#   that parameter as the access log (njs/lmgate_secrets.js) and the stats file
+#   (lmgate/src/records.ts) do — also in other case, percent-encoded (k%65y=), after an
+#   encoded separator (%3F, %26), every one of them.
 # - nginx 1.26 resolves the providers' names of its upstream blocks only when it loads its
 #   configuration (`server … resolve` needs 1.27.3). A watcher looks the names up every
 #   LMGATE_RESOLVE_INTERVAL_SECONDS (default 10) and, when their addresses changed and all
@@ -15,6 +16,15 @@ set -euo pipefail
 
 conf=/etc/nginx/nginx.conf
 interval=${LMGATE_RESOLVE_INTERVAL_SECONDS:-10}
+
+# nginx's resolver (nginx.conf includes this file) is the container's own: Docker's DNS
+# (127.0.0.11) under Compose, whatever /etc/resolv.conf names elsewhere.
+nameserver=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf 2>/dev/null || true)
+case "$nameserver" in
+  "") nameserver=127.0.0.11 ;;
+  *:*) nameserver="[$nameserver]" ;;
+esac
+echo "resolver $nameserver valid=2s ipv6=off;" >/tmp/lmgate-resolver.conf
 
 # Each provider name of the upstream blocks with its sorted IPv4 addresses; fails when a
 # name does not resolve (a reload would then fail too).
@@ -27,18 +37,37 @@ provider_addresses() {
   done
 }
 
+# True when some name answers none of the addresses nginx loaded for it: a rotating DNS
+# answer that still includes one of them is no reason to reload.
+moved() {
+  local loaded=$1 current=$2 name addresses address
+  while read -r name addresses; do
+    [ -n "$name" ] || continue
+    local still=0
+    for address in $addresses; do
+      case " $(grep "^$name " <<<"$current" | cut -d' ' -f2-) " in *" $address "*) still=1 ;; esac
+    done
+    [ "$still" = 1 ] || return 0
+  done <<<"$loaded"
+  return 1
+}
+
 watch_provider_addresses() {
-  local known current
-  known=$(provider_addresses || true)
+  if ! command -v getent >/dev/null; then
+    echo "lmgate: getent is missing: provider addresses are not watched (restart nginx after a provider moves)" >&2
+    return
+  fi
+  local loaded current
+  loaded=$(provider_addresses || true)
   while sleep "$interval"; do
     current=$(provider_addresses) || continue
-    if [ "$current" != "$known" ]; then
+    if moved "$loaded" "$current"; then
       echo "lmgate: provider addresses changed, reloading nginx: $(echo "$current" | tr '\n' ';')" >&2
       # $$ is the shell that becomes nginx by exec below: the master process.
-      kill -HUP $$ && known=$current
+      kill -HUP $$ && loaded=$current
     fi
   done
 }
 
 watch_provider_addresses &
-exec nginx -g 'daemon off;' "$@" 2> >(exec sed -u -E 's/([?&](k|%6b|%4b)(e|%65|%45)(y|%79|%59)=)[^&[:space:]"]*/\1***/gI' >&2)
+exec nginx -g 'daemon off;' "$@" 2> >(exec sed -u -E 's/(([?&]|%3f|%26)(k|%6b|%4b)(e|%65|%45)(y|%79|%59)=)[^&#?[:space:]"]*/\1***/gI' >&2)

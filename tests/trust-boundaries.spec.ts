@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { test, expect } from './fixtures';
+import querySpellings from '../lmgate/test/fixtures/query-key-spellings.json';
 import { KEYS } from './support/keys';
 import { rawFetch } from './support/raw-http';
 import { recordingFetch } from './support/recording-fetch';
@@ -18,7 +19,7 @@ const ALPHA = { authorization: `Bearer ${KEYS.alpha.key}` };
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 test.describe('a provider reply cannot steer nginx', () => {
-  for (const target of ['/_lmgate_auth_service', '/_lmgate_auth', '/anthropic/v1/messages', '@lmgate_forbidden']) {
+  for (const target of ['/_lmgate_auth_service', '/_lmgate_auth', '/anthropic/v1/messages', '/_lmgate_error/403']) {
     test(`X-Accel-Redirect: ${target} is ignored: the client gets the provider's reply unchanged, recorded as the call it was`, async ({ request, tagged, tag, mock, stats }) => {
       const response = await request.post(tagged(CHAT), { headers: { ...ALPHA, 'x-mock-response-header': `X-Accel-Redirect: ${target}` }, data: BODY });
       expect(response.status()).toBe(200);
@@ -110,4 +111,26 @@ test.describe("the gateway's own errors are JSON in the providers' error shape",
     expect((anthropicError as Error).message).toContain('a request header is larger than the gateway accepts');
     await Promise.all(pending);
   });
+});
+
+test.describe('the `key` query parameter, every spelling, reaches no log and no stats line in full', () => {
+  for (const [index, { case: name, uri, masked }] of querySpellings.cases.entries()) {
+    test(name, async ({ run, tag, stats }) => {
+      const secret = `AIza-e2e-q${index}-${randomBytes(8).toString('hex')}`;
+      const withTag = (path: string) => `${path}${path.includes('?') ? '&' : '?'}lmgate_tag=${tag}`;
+      const sent = withTag(uri.replaceAll('$S', secret));
+      // Proxied (a stats line, an access log line), then refused by nginx itself (413: an
+      // error log line with the request line, and an access log line).
+      await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-type': 'application/json' }, '{}');
+      expect((await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-length': String(65 * 1024 * 1024) }, '{}')).status).toBe(413);
+      const [line] = await stats.waitForLines(tag);
+      expect(line?.endpoint).toBe(withTag(masked));
+      const mine = async () => (await serviceLogs(run, ['nginx'], 2000)).split('\n').filter((l) => l.includes(tag));
+      // Both access log lines and the error log line, once nginx has flushed them.
+      await expect.poll(async () => (await mine()).length, { intervals: [200] }).toBeGreaterThanOrEqual(3);
+      const lines = await mine();
+      expect(lines.join('\n')).not.toContain(secret);
+      expect(lines.some((l) => l.includes('too large body')), 'the error log line is among them').toBe(true);
+    });
+  }
 });

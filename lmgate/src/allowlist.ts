@@ -16,7 +16,8 @@ export const REQUIRED_COLUMNS = ['id', 'api_key', 'owner', 'added'] as const;
  * that no row the list admits can make its calls fail or its records undeliverable.
  */
 export const MAX_ID_LENGTH = 256;
-const ID_CHARACTERS = /^[\x20-\x7e]+$/;
+// Printable ASCII, spaces only inside: HTTP drops a header value's outer spaces.
+const ID_CHARACTERS = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /** The allow-list file is missing, unreadable or malformed; the message names file and problem. */
 export class AllowListError extends Error {
@@ -69,7 +70,7 @@ export function parseAllowList(text: string, path: string): Map<string, AllowLis
     }
     if (entry.id.length > MAX_ID_LENGTH || !ID_CHARACTERS.test(entry.id)) {
       throw new AllowListError(
-        `allow-list ${path} row ${line + 1}: the id must be 1 to ${MAX_ID_LENGTH} printable ASCII characters (it is sent as the X-LMGate-ID header)`,
+        `allow-list ${path} row ${line + 1}: the id must be 1 to ${MAX_ID_LENGTH} printable ASCII characters, without spaces at either end (it is sent as the X-LMGate-ID header)`,
       );
     }
     if (entries.has(entry.api_key)) {

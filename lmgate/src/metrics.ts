@@ -9,6 +9,12 @@ import type { TokenField } from './usage.js';
 
 const CALL_LABELS = ['provider', 'model', 'status_class', 'lmgate_id'] as const;
 
+/** The model comes from a provider's body: a label of bounded length, "" when none. */
+const MAX_MODEL_LABEL = 128;
+function modelLabel(model: string | null): string {
+  return model === null ? '' : model.slice(0, MAX_MODEL_LABEL);
+}
+
 /** The `kind` label of lmgate_tokens_total for each token field of a stats line. */
 const TOKEN_KINDS: Record<TokenField, string> = {
   input_tokens: 'input',
@@ -95,7 +101,7 @@ export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonit
   }
 
   recordWritten(record: StatsRecord, deliveryLagSeconds: number | null): void {
-    const labels = { provider: record.provider, model: record.model ?? '', status_class: statusClass(record.status), lmgate_id: record.lmgate_id };
+    const labels = { provider: record.provider, model: modelLabel(record.model), status_class: statusClass(record.status), lmgate_id: record.lmgate_id };
     this.calls.inc(labels);
     for (const [field, kind] of Object.entries(TOKEN_KINDS) as Array<[TokenField, string]>) {
       const count = record[field];

@@ -90,8 +90,15 @@ export function deliveryLagSeconds(payload: StatsPayload, receivedAt: Date): num
 }
 
 /** Vertex AI also takes the key as `?key=…`: the recorded endpoint never holds it. */
+/**
+ * A `key` parameter: after `?` or `&` (also percent-encoded, as `%3F`/`%26`), the name in
+ * any case and any of its letters percent-encoded (`k%65y`). nginx's access log
+ * (njs lmgate_secrets.js) and its error log (nginx/start.sh) mask by the same rule.
+ */
+export const QUERY_KEY = /((?:[?&]|%3f|%26)(?:k|%6b|%4b)(?:e|%65|%45)(?:y|%79|%59)=)[^&#?\s"]*/gi;
+
 export function endpointWithoutKey(requestUri: string): string {
-  return requestUri.replace(/([?&])key=[^&#]*/g, '$1key=***');
+  return requestUri.replace(QUERY_KEY, '$1***');
 }
 
 function maskedKeyOf(payload: StatsPayload): string | null {

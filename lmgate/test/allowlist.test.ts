@@ -91,7 +91,7 @@ describe('parseAllowList', () => {
   });
 
   it('rejects an id that cannot travel as a header or in a record, naming file and row', () => {
-    for (const id of ['x'.repeat(MAX_ID_LENGTH + 1), 'équipe', '"a\tb"', '"a\nb"']) {
+    for (const id of ['x'.repeat(MAX_ID_LENGTH + 1), 'équipe', '"a\tb"', '"a\nb"', '"  "', '" 7 "', '"7 "']) {
       expectAllowListError(() => parseAllowList(csv(`1,${KEY_B},team-beta,2025-01-15`, `${id},${KEY_A},team-alpha,2025-01-15`), FILE), FILE, 'row 3: the id must be');
     }
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import querySpellings from './fixtures/query-key-spellings.json' with { type: 'json' };
 import { buildStatsRecord, deliveryLagSeconds, type StatsPayload } from '../src/records.js';
 import {
   anthropicErrorJson,
@@ -48,6 +49,17 @@ function payload(overrides: Partial<StatsPayload> = {}): StatsPayload {
     ...overrides,
   };
 }
+
+describe('the query key: one rule (fixtures/query-key-spellings.json)', () => {
+  const SECRET = 'AIzaSyFULLKEY123456';
+  for (const { case: name, uri, masked } of querySpellings.cases) {
+    it(name, () => {
+      const record = buildStatsRecord(payload({ request_uri: uri.replaceAll('$S', SECRET) }), NOW);
+      expect(record.endpoint).toBe(masked);
+      expect(JSON.stringify(record)).not.toContain(SECRET);
+    });
+  }
+});
 
 describe('buildStatsRecord', () => {
   it('never records a key passed as ?key= in the endpoint (Vertex AI accepts one)', () => {

@@ -98,7 +98,7 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
 for (const { service, headers } of [
   // Header sets no other test sends, so no kept decision answers for the service.
   { service: 'lmgate' as const, headers: { 'x-api-key': KEYS.gamma.key } },
-  { service: 'mock-upstream' as const, headers: { 'x-api-key': KEYS.beta.key, 'x-moved': '1' } },
+  { service: 'mock-upstream' as const, headers: { 'x-api-key': KEYS.beta.key } },
 ]) {
   const what = service === 'lmgate' ? 'the LMGate service' : 'a provider';
   test(`${what} moves: recreated at a new address, calls pass again within seconds, without an nginx restart`, async ({ request, run, tagged }) => {
