@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { test, expect } from '../fixtures';
@@ -9,8 +8,8 @@ import { composeRun, containerId, serviceLogs, waitUntilHealthy } from '../suppo
 
 const execFileAsync = promisify(execFile);
 
-// The stats path while the service stalls, fails or cannot write: a stack of its own (these
-// freeze and stop the service), its tests one after another.
+// Stats delivery while the service stalls or fails: a stack of its own (these freeze and
+// stop the service), its tests one after another.
 test.use({ ownStack: { label: 'stats-delivery' } });
 
 /**
@@ -121,31 +120,3 @@ for (const outage of [
     expect(byCall.sort()).toEqual(Array.from({ length: passed }, (_, i) => String(i)).sort());
   });
 }
-
-const chat = { authorization: `Bearer ${KEYS.alpha.key}` };
-
-test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the buffer and are written once the path is fixed', async ({ run, request, tagged, tag, stats }) => {
-  const aside = `${run.statsFile}.aside-${tag}`;
-  if (existsSync(run.statsFile)) renameSync(run.statsFile, aside);
-  mkdirSync(run.statsFile);
-  try {
-    for (let i = 0; i < 5; i++) {
-      const started = Date.now();
-      const response = await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers: chat, data: '{}' });
-      expect(response.status()).toBe(200);
-      expect(Date.now() - started).toBeLessThan(2_000);
-    }
-    await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('writing stats failed; records stay buffered');
-  } finally {
-    // Frozen while the file is swapped back, so no flush lands between the two steps.
-    await composeRun(run, ['pause', 'lmgate']);
-    try {
-      rmSync(run.statsFile, { recursive: true, force: true });
-      if (existsSync(aside)) renameSync(aside, run.statsFile);
-    } finally {
-      await composeRun(run, ['unpause', 'lmgate']);
-    }
-  }
-  const lines = await stats.waitForLines(tag, 5);
-  expect(lines.every((l) => l.status === 200)).toBe(true);
-});

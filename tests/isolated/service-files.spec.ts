@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test, expect } from '../fixtures';
 import { scrape, sumOf } from '../support/metrics';
+import { composeRun, serviceLogs } from '../support/stack';
 import { allowListCsv, AUTH_CACHE_SECONDS, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
-// The allow-list poll is a knob of the e2e overlay (E2E_ALLOWLIST_POLL_SECONDS).
+// The service's files — the allow-list it reloads, the stats file it writes — changed under
+// it, on a stack of its own. The allow-list poll is a knob of the e2e overlay
+// (E2E_ALLOWLIST_POLL_SECONDS).
 const POLL_SECONDS = 0.2;
-test.use({ ownStack: { label: 'reload', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS) } } });
+test.use({ ownStack: { label: 'files', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS) } } });
 
 const NEW_KEY: TestKey = HOT_RELOAD_KEY;
 // The poll plus a slow machine.
@@ -122,4 +125,32 @@ test.describe('allow-list hot reload', () => {
     expect(await statusWith('X-Api-Key', NEW_KEY.key), 'the quoted row').toBe(200);
     expect(await statusWith('X-Api-Key', KEYS.beta.key), 'a key the new file no longer lists').toBe(403);
   });
+});
+
+const chat = { authorization: `Bearer ${KEYS.alpha.key}` };
+
+test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the buffer and are written once the path is fixed', async ({ run, request, tagged, tag, stats }) => {
+  const aside = `${run.statsFile}.aside-${tag}`;
+  if (existsSync(run.statsFile)) renameSync(run.statsFile, aside);
+  mkdirSync(run.statsFile);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const response = await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers: chat, data: '{}' });
+      expect(response.status()).toBe(200);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+    await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('writing stats failed; records stay buffered');
+  } finally {
+    // Frozen while the file is swapped back, so no flush lands between the two steps.
+    await composeRun(run, ['pause', 'lmgate']);
+    try {
+      rmSync(run.statsFile, { recursive: true, force: true });
+      if (existsSync(aside)) renameSync(aside, run.statsFile);
+    } finally {
+      await composeRun(run, ['unpause', 'lmgate']);
+    }
+  }
+  const lines = await stats.waitForLines(tag, 5);
+  expect(lines.every((l) => l.status === 200)).toBe(true);
 });

@@ -1,62 +1,16 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test, expect } from '../fixtures';
-import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
+import { KEYS } from '../support/keys';
 import { publishedPorts } from '../support/lifecycle';
 import type { RunInfo } from '../support/run-info';
 import { composeRun, containerId, dockerInspect, waitUntilHealthy, type Service } from '../support/stack';
 
 const execFileAsync = promisify(execFile);
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 
-// Changes the stack's state: a stack of its own, its tests one after another.
-test.use({ ownStack: { label: 'lifecycle' } });
-
-test.describe('the LMGate service is down: authorization fails closed', () => {
-  // Every other way the service can fail is in service-outages.spec.ts and
-  // service-answers.spec.ts; here the real service, and the decisions kept from before.
-  const outages = [{ name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] }];
-
-  for (const outage of outages) {
-    test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
-      const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-      await composeRun(run, outage.stop);
-      try {
-        // nginx may still hold a decision for this key from before the outage: no longer
-        // than the auth cache lifetime.
-        const stoppedAt = Date.now();
-        await expect
-          .poll(async () => (await request.post(`${CHAT}?lmgate_tag=${tag}-drain`, { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
-            timeout: 10_000,
-            intervals: [100],
-          })
-          .toBe(403);
-        expect(Date.now() - stoppedAt).toBeLessThan((AUTH_CACHE_SECONDS + 1.5) * 1000);
-        for (const [path, headers] of [
-          [CHAT, { authorization: `Bearer ${KEYS.alpha.key}` }],
-          ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
-          ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }],
-        ] as const) {
-          const response = await request.post(tagged(path), { headers, data: '{}', timeout: 15_000 });
-          expect(response.status(), path).toBe(403);
-          expect(await response.json()).toEqual(FORBIDDEN);
-        }
-        await mock.expectNoRequests(tag);
-      } finally {
-        await composeRun(run, ['start', 'lmgate']);
-        await waitUntilHealthy(run, 'lmgate');
-      }
-      await expect
-        .poll(async () => (await request.post(tagged(`${CHAT}?after=1`), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
-          timeout: 15_000,
-        })
-        .toBe(200);
-      const nginxStartedAfter = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-      expect(nginxStartedAfter).toBe(nginxStartedBefore);
-    });
-  }
-});
+// Moves the service and a provider to new addresses: a stack of its own.
+test.use({ ownStack: { label: 'moves' } });
 
 /** The address of a service's container on the stack's network. */
 async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {

@@ -1,0 +1,83 @@
+import { test, expect } from '../fixtures';
+import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
+import { scrape, sumOf } from '../support/metrics';
+import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../support/stack';
+
+// The service stopping, on a stack of its own (its tests one after another): a graceful
+// stop writes every buffered record, and while it is down calls are refused. A flush
+// interval of an hour: only the stop can have written the graceful test's lines.
+test.use({ ownStack: { label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } } });
+
+const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
+const CHAT = '/openai/v1/chat/completions';
+
+test('graceful stop: records the service holds in its buffer are all in the stats file after docker compose stop', async ({ run, stats, tag }) => {
+  const calls = 25;
+  const statuses = await Promise.all(
+    Array.from({ length: calls }, (_, i) =>
+      fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json' },
+        body: '{"model":"gpt-4o-mini","messages":[]}',
+      }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    ),
+  );
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  // The service has taken every record into its buffer (njs delivers once a second)...
+  await expect.poll(async () => sumOf(await scrape(run.metricsURL), 'lmgate_calls_total'), { timeout: 10_000, intervals: [100] }).toBe(calls);
+  // ...and written none of them: only the stop can.
+  expect(stats.lines(tag), 'nothing flushed before the stop').toHaveLength(0);
+  await composeRun(run, ['stop', '--timeout', '20', 'lmgate']);
+  const lines = stats.lines(tag);
+  expect(lines).toHaveLength(calls);
+  expect(new Set(lines.map((l) => l.endpoint)).size).toBe(calls);
+});
+
+test.describe('the LMGate service is down: authorization fails closed', () => {
+  // Every other way the service can fail is in service-outages.spec.ts and
+  // service-answers.spec.ts; here the real service, and the decisions kept from before.
+  // (The graceful stop above left it stopped; this test starts it again.)
+  const outages = [{ name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] }];
+
+  for (const outage of outages) {
+    test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
+      const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      await composeRun(run, outage.stop);
+      try {
+        // nginx may still hold a decision for this key from before the outage: no longer
+        // than the auth cache lifetime.
+        const stoppedAt = Date.now();
+        await expect
+          .poll(async () => (await request.post(`${CHAT}?lmgate_tag=${tag}-drain`, { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
+            timeout: 10_000,
+            intervals: [100],
+          })
+          .toBe(403);
+        expect(Date.now() - stoppedAt).toBeLessThan((AUTH_CACHE_SECONDS + 1.5) * 1000);
+        for (const [path, headers] of [
+          [CHAT, { authorization: `Bearer ${KEYS.alpha.key}` }],
+          ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
+          ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }],
+        ] as const) {
+          const response = await request.post(tagged(path), { headers, data: '{}', timeout: 15_000 });
+          expect(response.status(), path).toBe(403);
+          expect(await response.json()).toEqual(FORBIDDEN);
+        }
+        await mock.expectNoRequests(tag);
+      } finally {
+        await composeRun(run, ['start', 'lmgate']);
+        await waitUntilHealthy(run, 'lmgate');
+      }
+      await expect
+        .poll(async () => (await request.post(tagged(`${CHAT}?after=1`), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
+          timeout: 15_000,
+        })
+        .toBe(200);
+      const nginxStartedAfter = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      expect(nginxStartedAfter).toBe(nginxStartedBefore);
+    });
+  }
+});
