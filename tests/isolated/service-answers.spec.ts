@@ -1,7 +1,8 @@
 import { test, expect } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY, publishedPorts } from '../support/lifecycle';
 import { authCalls, call } from '../support/faulty-service';
-import { composeRun, waitUntilHealthy } from '../support/stack';
+import type { RunInfo } from '../support/run-info';
+import { composeRun, pauseService, waitUntilHealthy } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
 // where the service's place is taken by a stand-in that fails on request
@@ -55,14 +56,14 @@ test("an X-Accel-Redirect in the service's answer does not steer nginx: the call
 
 // Gone without a restart of its own: frozen, or its name no longer resolving (stopped and
 // killed are in service-outages.spec.ts, on a stack of their own).
-const outages = [
-  { name: 'frozen (docker pause)', down: ['pause', 'lmgate'], up: ['unpause', 'lmgate'] },
-  { name: 'removed (its name no longer resolves)', down: ['rm', '--stop', '--force', 'lmgate'], up: ['up', '--detach', '--no-build', 'lmgate'] },
+const outages: Array<{ name: string; down: (run: RunInfo) => Promise<unknown>; up: string[] }> = [
+  { name: 'frozen (docker pause)', down: (run) => pauseService(run, 'lmgate'), up: ['unpause', 'lmgate'] },
+  { name: 'removed (its name no longer resolves)', down: (run) => composeRun(run, ['rm', '--stop', '--force', 'lmgate']), up: ['up', '--detach', '--no-build', 'lmgate'] },
 ];
 
 for (const outage of outages) {
   test(`the service is ${outage.name}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing proxied; authorized again once it is back`, async ({ run, tag, mock }) => {
-    await composeRun(run, outage.down);
+    await outage.down(run);
     try {
       // Fresh keys, so no decision kept from before the outage can answer; at once, so a
       // frozen service costs one timeout, not one per call.

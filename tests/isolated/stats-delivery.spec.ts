@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { promisify } from 'node:util';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
-import { composeRun, containerId, serviceLogs, waitUntilHealthy } from '../support/stack';
+import { composeRun, containerId, pauseService, serviceLogs, waitUntilHealthy } from '../support/stack';
 
-const execFileAsync = promisify(execFile);
 
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze and
 // stop the service), its tests one after another.
@@ -55,7 +52,7 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     // A streams for ~1.5 s; the service is frozen while A's record is being delivered.
     const a = call('/openai/v1/chat/completions?step=a', { 'x-mock-event-delay-ms': '300' });
     await new Promise((r) => setTimeout(r, 300));
-    await composeRun(run, ['pause', 'lmgate']);
+    await pauseService(run, 'lmgate');
     const aMs = await a;
     // The delivery task fires every second: let it find the service frozen.
     await new Promise((r) => setTimeout(r, 1_200));
@@ -93,8 +90,9 @@ for (const outage of [
     const post = async (i: number) => (await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers, data: '{}' })).status();
     const service = await containerId(run, 'lmgate');
     expect(await post(0)).toBe(200);
-    // The docker CLI, not Compose: on a busy machine Compose can take longer than the 2 s.
-    await execFileAsync('docker', ['pause', service]);
+    // The docker CLI (pauseService) on a known container, not Compose: on a busy machine
+    // Compose can take longer than the 2 s.
+    await pauseService(run, 'lmgate', service);
     let paused = true;
     let passed = 1;
     try {
@@ -109,7 +107,7 @@ for (const outage of [
       // The delivery task met the outage and kept the records.
       await expect.poll(failedDeliveries, { timeout: 10_000, intervals: [200] }).toBeGreaterThan(failedBefore);
     } finally {
-      if (paused) await execFileAsync('docker', ['unpause', service]);
+      if (paused) await composeRun(run, ['unpause', 'lmgate']);
       else await composeRun(run, ['start', 'lmgate']);
     }
     await waitUntilHealthy(run, 'lmgate');

@@ -139,6 +139,25 @@ export async function composeRun(info: RunInfo, args: string[]): Promise<IDocker
   return composeCall(args.join(' '), () => compose.execCompose(command, rest, composeOptions(info)));
 }
 
+/**
+ * Freezes a service's container. The kernel's cgroup freezer now and then gives up on a
+ * busy container ("unable to freeze"); that is the machine's hiccup, not the stack's, so
+ * the freeze is tried again a few times.
+ */
+export async function pauseService(info: RunInfo, service: Service, knownId?: string): Promise<void> {
+  const id = knownId ?? (await containerId(info, service));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run('docker', ['pause', id]);
+      return;
+    } catch (error) {
+      const message = String((error as { stderr?: string }).stderr ?? error);
+      if (attempt >= 5 || !message.includes('unable to freeze')) throw new Error(`docker pause ${service} failed: ${message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Waits until the service's container reports healthy again. */
 export async function waitUntilHealthy(info: RunInfo, service: Service, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
