@@ -1,24 +1,14 @@
-import { connect } from 'node:net';
 import { test, expect } from './fixtures';
 import { declareLinesWithoutUpstream } from './support/accounting';
 import { nodeInsideNetwork } from './support/inside';
+import { rawExchange } from './support/raw-http';
 import { KEYS } from './support/keys';
 
 
 const auth = { authorization: `Bearer ${KEYS.alpha.key}` };
 
-/** Sends a raw request line, so that no client library normalizes the path first. */
-function rawRequest(port: number, lines: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.write(lines.join('\r\n') + '\r\n\r\n');
-    setTimeout(() => socket.end(), 2_000);
-  });
-}
+/** Sends a raw request, so that no client library normalizes the path first. */
+const rawRequest = (gatewayURL: string, lines: string[]) => rawExchange(gatewayURL, lines.join('\r\n') + '\r\n\r\n');
 
 const statusOf = (raw: string) => Number(raw.split(' ')[1]);
 
@@ -35,7 +25,6 @@ test.describe('hostile and odd input', () => {
   }
 
   test('path tricks never reach an upstream other than the prefix provider, and never skip auth', async ({ run, tag, mock }) => {
-    const port = Number(new URL(run.gatewayURL).port);
     const q = `lmgate_tag=${tag}`;
     const cases: Array<{ path: string; key: boolean; expect: (status: number) => void }> = [
       { path: `/openai/../anthropic/v1/messages?${q}`, key: false, expect: (s) => expect(s).toBe(403) },
@@ -49,7 +38,7 @@ test.describe('hostile and odd input', () => {
       { path: `/openai//v1//chat/completions?${q}`, key: true, expect: (s) => expect(s).toBe(400) },
     ];
     for (const c of cases) {
-      const raw = await rawRequest(port, [
+      const raw = await rawRequest(run.gatewayURL, [
         `POST ${c.path} HTTP/1.1`,
         'Host: gateway',
         'Content-Length: 0',
@@ -81,8 +70,7 @@ test.describe('hostile and odd input', () => {
   });
 
   test('a body over the size limit gets 413 from nginx, no upstream call and no stats line', async ({ run, tag, mock, stats }) => {
-    const port = Number(new URL(run.gatewayURL).port);
-    const raw = await rawRequest(port, [
+    const raw = await rawRequest(run.gatewayURL, [
       `POST /openai/v1/chat/completions?lmgate_tag=${tag} HTTP/1.1`,
       'Host: gateway',
       `Authorization: Bearer ${KEYS.alpha.key}`,

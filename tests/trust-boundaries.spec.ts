@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { test, expect } from './fixtures';
 import querySpellings from '../lmgate/test/fixtures/query-key-spellings.json';
 import { KEYS } from './support/keys';
-import { rawFetch } from './support/raw-http';
+import { rawExchange, rawFetch } from './support/raw-http';
 import { recordingFetch } from './support/recording-fetch';
 import { serviceLogs } from './support/stack';
 import { arrivalOf, readTimedStream } from './support/stream-reader';
@@ -46,18 +45,6 @@ test.describe('a provider reply cannot steer nginx', () => {
     expect(arrivalOf(stream, 'data: [DONE]') - first).toBeGreaterThanOrEqual((events - 1) * delayMs * 0.7);
   });
 });
-
-/** One request written byte for byte to the gateway's socket; resolves with the whole reply. */
-function rawExchange(gatewayURL: string, text: string): Promise<string> {
-  const { hostname, port } = new URL(gatewayURL);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(text));
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    socket.on('error', reject);
-  });
-}
 
 test.describe("the gateway's own errors are JSON in the providers' error shape", () => {
   test('413: a body over 64 MiB, before it is read; a ?key= in that request reaches no log in full', async ({ run, tagged, tag, mock }) => {

@@ -37,7 +37,6 @@ export function apiKeyOf(headers: KeyHeaders): string | null {
   return keyFromHeaderValues(headers.authorization[0], headers.xApiKey[0]);
 }
 
-
 export function keyFromHeaderValues(authorization: string | null | undefined, xApiKey: string | null | undefined): string | null {
   const bearer = authorization ? BEARER.exec(authorization)?.[1]?.trim() : undefined;
   if (bearer) return bearer;

@@ -32,12 +32,12 @@ export interface ServerOptions {
 }
 
 /**
- * A batch of records from njs, or one record. The schema checks only the batch's shape:
- * each record of a batch is checked on its own (validRecord), so one bad record never
- * costs the others their lines.
+ * A batch of records from njs, or one record. The schema checks only the body's shape:
+ * each record is checked on its own (validRecord), so one bad record never costs the
+ * others of its batch their lines.
  */
 const statsBodySchema = {
-  anyOf: [statsPayloadSchema, { type: 'array', maxItems: 100_000, items: { type: 'object' } }],
+  anyOf: [{ type: 'object' }, { type: 'array', maxItems: 100_000, items: { type: 'object' } }],
 } as const;
 
 const validRecord = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true }).compile<StatsPayload>(
@@ -49,8 +49,6 @@ function rejectionReason(): string {
   const error = validRecord.errors?.[0];
   return error ? `${error.instancePath || 'record'} ${error.message ?? 'is invalid'}` : 'invalid record';
 }
-
-const STATS_URL = '/stats';
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
@@ -73,10 +71,15 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     return reply.code(200).header('x-lmgate-id', entry.id).send();
   });
 
-  app.post<{ Body: StatsPayload | StatsPayload[] }>(
-    STATS_URL,
+  app.post<{ Body: object | object[] }>(
+    '/stats',
     { schema: { body: statsBodySchema } },
     async (request, reply) => {
+      if (!Array.isArray(request.body) && !validRecord(request.body)) {
+        // A lone record is the whole body: nothing else to write.
+        options.monitor?.recordsRejected(1);
+        return reply.code(400).send({ error: { type: 'bad_request', message: rejectionReason() } });
+      }
       const payloads: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
       const now = new Date();
       let accepted = 0;
@@ -100,10 +103,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   );
 
   app.setErrorHandler<FastifyError>((error, request, reply) => {
-    // A lone record (not in a batch) is checked by the route schema, so its rejection ends up here.
-    if (error.validation && request.routeOptions.url === STATS_URL) {
-      options.monitor?.recordsRejected(Array.isArray(request.body) ? request.body.length : 1);
-    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error, url: request.url }, 'request failed');
     else request.log.debug({ err: error.message, url: request.url }, 'request rejected');

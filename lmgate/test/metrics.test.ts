@@ -281,7 +281,7 @@ describe('rejected records', () => {
     expect([value(samples, 'lmgate_stats_records_rejected_total'), value(samples, 'lmgate_calls_total')]).toEqual([3, 1]);
   });
 
-  it('counts a lone invalid record the route schema refused with 400', async () => {
+  it('counts a lone invalid record, refused with 400', async () => {
     const response = await postStats(record({ status: '200' }));
     expect(response.statusCode).toBe(400);
     expect(value(await scrape(), 'lmgate_stats_records_rejected_total')).toBe(1);

@@ -404,31 +404,19 @@ describe.concurrent('start-up failures', () => {
     expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*--config[^\n]*\n$/);
   });
 
-  it('exits 1 with one line when the metrics port is already taken', async () => {
-    const setup = await writeSetup();
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(setup.metricsPort, '127.0.0.1', resolve));
-    try {
-      const result = await failure(['--config', setup.configPath], {});
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('EADDRINUSE');
-      expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
-    } finally {
-      await new Promise<void>((resolve) => blocker.close(() => resolve()));
-    }
-  });
-
-  it('exits 1 with one line when the port is already taken', async () => {
-    const setup = await writeSetup();
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(setup.port, '127.0.0.1', resolve));
-    try {
-      const result = await failure(['--config', setup.configPath], {});
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('EADDRINUSE');
-      expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
-    } finally {
-      await new Promise<void>((resolve) => blocker.close(() => resolve()));
-    }
-  });
+  for (const which of ['port', 'metricsPort'] as const) {
+    it(`exits 1 with one line when the ${which === 'port' ? '' : 'metrics '}port is already taken`, async () => {
+      const setup = await writeSetup();
+      const blocker: Server = createServer();
+      await new Promise<void>((resolve) => blocker.listen(setup[which], '127.0.0.1', resolve));
+      try {
+        const result = await failure(['--config', setup.configPath], {});
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('EADDRINUSE');
+        expect(result.stderr).toMatch(/^lmgate: cannot start: [^\n]*\n$/);
+      } finally {
+        await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      }
+    });
+  }
 });

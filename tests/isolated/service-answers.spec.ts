@@ -1,15 +1,11 @@
 import { test, expect } from '../fixtures';
-import { FAULTY_SERVICE_OVERLAY, publishedPorts } from '../support/lifecycle';
-import { authCalls, call } from '../support/faulty-service';
-import type { RunInfo } from '../support/run-info';
-import { composeRun, pauseService, waitUntilHealthy } from '../support/stack';
+import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { authCalls, call, expectFailClosedThrough, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
+import { composeRun, pauseService } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
 // where the service's place is taken by a stand-in that fails on request
 // (docker-compose.faulty-service.yaml). nginx and its configuration are the production ones.
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
-/** nginx waits for the service at most proxy_read_timeout (3 s) of /_lmgate_auth_service. */
-const REFUSAL_BOUND_MS = 4_500;
 
 test.use({ ownStack: { label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY] } });
 
@@ -56,29 +52,13 @@ test("an X-Accel-Redirect in the service's answer does not steer nginx: the call
 
 // Gone without a restart of its own: frozen, or its name no longer resolving (stopped and
 // killed are in service-outages.spec.ts, on a stack of their own).
-const outages: Array<{ name: string; down: (run: RunInfo) => Promise<unknown>; up: string[] }> = [
+const outages: Outage[] = [
   { name: 'frozen (docker pause)', down: (run) => pauseService(run, 'lmgate'), up: ['unpause', 'lmgate'] },
   { name: 'removed (its name no longer resolves)', down: (run) => composeRun(run, ['rm', '--stop', '--force', 'lmgate']), up: ['up', '--detach', '--no-build', 'lmgate'] },
 ];
 
 for (const outage of outages) {
   test(`the service is ${outage.name}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing proxied; authorized again once it is back`, async ({ run, tag, mock }) => {
-    await outage.down(run);
-    try {
-      // Fresh keys, so no decision kept from before the outage can answer; at once, so a
-      // frozen service costs one timeout, not one per call.
-      const calls = await Promise.all([0, 1, 2].map((i) => call(run, `fault-allow-${tag}-${i}`, tag, i)));
-      for (const [i, { status, body, ms }] of calls.entries()) {
-        expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
-        expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
-      }
-      expect(await mock.requests(tag)).toEqual([]);
-    } finally {
-      await composeRun(run, outage.up);
-      await waitUntilHealthy(run, 'lmgate');
-      // A recreated container is published on new host ports.
-      await publishedPorts(run);
-    }
-    await expect.poll(async () => (await call(run, `fault-allow-${tag}-after`, `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
+    await expectFailClosedThrough(run, mock, tag, outage);
   });
 }

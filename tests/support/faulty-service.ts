@@ -1,4 +1,8 @@
+import { expect } from '@playwright/test';
+import { publishedPorts } from './lifecycle';
+import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
+import { composeRun, waitUntilHealthy } from './stack';
 
 // Client side of the faulty LMGate service stand-in (mock-upstream/src/faulty-service.ts).
 
@@ -17,4 +21,38 @@ export async function call(stack: RunInfo, key: string, tag: string, i: number):
 export async function authCalls(stack: RunInfo, key: string): Promise<number> {
   const calls = (await (await fetch(`${stack.faultyServiceURL}/_faulty/auth-calls`)).json()) as Record<string, number>;
   return calls[key] ?? 0;
+}
+
+export const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
+/** nginx waits for the service at most proxy_read_timeout (3 s) of /_lmgate_auth_service. */
+export const REFUSAL_BOUND_MS = 4_500;
+
+export interface Outage {
+  name: string;
+  down: (run: RunInfo) => Promise<unknown>;
+  /** The compose command that brings the stand-in back. */
+  up: string[];
+}
+
+/**
+ * While the stand-in is down, calls with fresh keys (no decision kept from before can
+ * answer; sent at once, so a frozen service costs one timeout, not one per call) get the
+ * 403 JSON within the bound and reach no provider; once it is back, calls pass again.
+ */
+export async function expectFailClosedThrough(run: RunInfo, mock: MockAdmin, tag: string, outage: Outage): Promise<void> {
+  await outage.down(run);
+  try {
+    const calls = await Promise.all([0, 1, 2].map((i) => call(run, `fault-allow-${tag}-${i}`, tag, i)));
+    for (const [i, { status, body, ms }] of calls.entries()) {
+      expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
+      expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
+    }
+    expect(await mock.requests(tag)).toEqual([]);
+  } finally {
+    await composeRun(run, outage.up);
+    await waitUntilHealthy(run, 'lmgate');
+    // A recreated container is published on new host ports.
+    await publishedPorts(run);
+  }
+  await expect.poll(async () => (await call(run, `fault-allow-${tag}-after`, `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
 }

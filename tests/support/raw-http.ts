@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -33,5 +34,26 @@ export function rawFetch(url: string, method: string, headers: Record<string, st
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/**
+ * One request written byte for byte to the gateway's socket (no client library normalizes
+ * it); resolves with the whole reply once nginx closes the connection (send
+ * `Connection: close`). The client keeps its side open — a half-close would read to nginx
+ * as a client gone — and gives up after 2 s for a reply nginx holds open (a 413 it lingers on).
+ */
+export function rawExchange(gatewayURL: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(gatewayURL);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    const chunks: Buffer[] = [];
+    const giveUp = setTimeout(() => socket.end(), 2_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => {
+      clearTimeout(giveUp);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.on('error', reject);
   });
 }
