@@ -57,6 +57,11 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     // The delivery task fires every second: let it find the service frozen.
     await new Promise((r) => setTimeout(r, 1_200));
     await composeRun(run, ['unpause', 'lmgate']);
+    // The decision for this key expired while A ran: renew it on another connection, so
+    // that B, like the baseline calls, costs no auth round trip to a service just thawed.
+    const warm = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-warm`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
+    expect(warm.status).toBe(200);
+    await warm.arrayBuffer();
     const bMs = await call('/openai/v1/chat/completions?step=b');
 
     const timing = `typical call ${typical.toFixed(1)} ms, A (streamed, service frozen at its end) ${aMs.toFixed(0)} ms, B (next on the connection) ${bMs.toFixed(1)} ms`;
