@@ -25,23 +25,77 @@ apt_update_once() {
   fi
 }
 
+# Debian's trixie suite has what Debian 12 lacks: Docker Engine 26 (the e2e overlay's
+# health checks use start_interval, which needs Engine 25) and Compose v2, a static Go
+# binary. The pin keeps every other package on the host's own suite; the engine takes
+# Debian 12's containerd and runc.
+add_trixie_suite() {
+  [ -f /etc/apt/sources.list.d/lmgate-trixie.sources ] && return
+  cat >/etc/apt/sources.list.d/lmgate-trixie.sources <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  cat >/etc/apt/preferences.d/lmgate-trixie <<'EOF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+EOF
+  apt_updated=0
+}
+
+MIN_ENGINE_MAJOR=25
+engine_major() {
+  dockerd --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'
+}
+
+stop_daemon_for_upgrade() {
+  docker info >/dev/null 2>&1 || return 0
+  log "engine: stopping the running daemon for the upgrade (its containers stop too)"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    systemctl stop docker docker.socket || true
+  else
+    pkill -x dockerd || true
+  fi
+  local waited=0
+  while pgrep -x dockerd >/dev/null && [ "$waited" -lt 30 ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
 install_engine() {
-  if command -v dockerd >/dev/null; then
+  local major
+  major=$(engine_major)
+  if [ -n "$major" ] && [ "$major" -ge "$MIN_ENGINE_MAJOR" ]; then
     log "engine: dockerd present ($(dockerd --version))"
     return
   fi
   if ! is_debian_root; then
-    fail "No Docker engine found. Install Docker Engine (https://docs.docker.com/engine/install/) \
-or Docker Desktop, start it, and run this script again."
+    if [ -n "$major" ]; then
+      fail "Docker Engine $major found; the e2e suite needs $MIN_ENGINE_MAJOR or later (health \
+checks with start_interval). Upgrade it (https://docs.docker.com/engine/install/) and run this again."
+    fi
+    fail "No Docker engine found. Install Docker Engine $MIN_ENGINE_MAJOR or later \
+(https://docs.docker.com/engine/install/) or Docker Desktop, start it, and run this script again."
   fi
-  log "engine: installing docker.io from Debian"
+  if [ -n "$major" ]; then
+    log "engine: Docker Engine $major is older than $MIN_ENGINE_MAJOR; upgrading to docker.io from Debian trixie"
+    stop_daemon_for_upgrade
+  else
+    log "engine: installing docker.io from Debian trixie"
+  fi
+  add_trixie_suite
   apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    docker.io iptables ca-certificates >/dev/null
+    docker.io/trixie docker-cli/trixie iptables ca-certificates >/dev/null
+  major=$(engine_major)
+  [ -n "$major" ] && [ "$major" -ge "$MIN_ENGINE_MAJOR" ] ||
+    fail "docker.io was installed but dockerd reports '$(dockerd --version 2>&1)'."
 }
 
-# Compose v2 is not in Debian 12; the trixie suite has it as a static Go binary. The pin
-# keeps every other package on the host's own suite.
 install_compose() {
   if docker compose version >/dev/null 2>&1; then
     log "compose: $(docker compose version --short 2>/dev/null || docker compose version)"
@@ -52,21 +106,7 @@ install_compose() {
 Desktop) so that 'docker compose version' works, and run this script again."
   fi
   log "compose: installing docker-compose (v2) from Debian trixie, pinned"
-  if [ ! -f /etc/apt/sources.list.d/lmgate-trixie.sources ]; then
-    cat >/etc/apt/sources.list.d/lmgate-trixie.sources <<'EOF'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    cat >/etc/apt/preferences.d/lmgate-trixie <<'EOF'
-Package: *
-Pin: release n=trixie
-Pin-Priority: 100
-EOF
-    apt_updated=0
-  fi
+  add_trixie_suite
   apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     docker-compose/trixie >/dev/null

@@ -4,7 +4,7 @@ import { nodeInsideNetwork } from '../support/inside';
 import { ALL_SECRETS, GOOG_HEADER_KEY, KEYS, QUERY_KEY } from '../support/keys';
 import { setTlsMode } from '../support/mock-tls';
 import { rawFetch } from '../support/raw-http';
-import { composeRun, pauseService, SERVICES, serviceLogs } from '../support/stack';
+import { freezeService, thawService, SERVICES, serviceLogs } from '../support/stack';
 
 // Spec §10: no secret in any log or record, error paths included. The audit first drives
 // the paths on which nginx and the service write log lines about a request, each carrying
@@ -36,12 +36,12 @@ test('after the error paths were driven, no secret appears in any container log,
   expect(JSON.parse(serviceReplies)).toEqual(['{"accepted":0,"received":2,"rejected":2}', 400]);
 
   // nginx: the LMGate service frozen, so the auth subrequest times out (logged).
-  await pauseService(run, 'lmgate');
+  await freezeService(run, 'lmgate');
   try {
     // A header spelling no other call used: no kept decision answers.
     expect((await rawFetch(url('auth-timeout'), 'POST', [['X_Api_Key', KEYS.beta.key], ['x-goog-api-key', GOOG_HEADER_KEY]], '{}')).status).toBe(403);
   } finally {
-    await composeRun(run, ['unpause', 'lmgate']);
+    await thawService(run, 'lmgate');
   }
 
   // nginx: the provider unreachable (the mock resets the connection before TLS: a 502),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test, expect } from '../fixtures';
 import { scrape, sumOf } from '../support/metrics';
-import { composeRun, pauseService, serviceLogs } from '../support/stack';
+import { freezeService, thawService, serviceLogs } from '../support/stack';
 import { allowListCsv, AUTH_CACHE_SECONDS, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
@@ -143,12 +143,12 @@ test('stats file unwritable (a directory in its place): calls stay prompt and un
     await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('writing stats failed; records stay buffered');
   } finally {
     // Frozen while the file is swapped back, so no flush lands between the two steps.
-    await pauseService(run, 'lmgate');
+    await freezeService(run, 'lmgate');
     try {
       rmSync(run.statsFile, { recursive: true, force: true });
       if (existsSync(aside)) renameSync(aside, run.statsFile);
     } finally {
-      await composeRun(run, ['unpause', 'lmgate']);
+      await thawService(run, 'lmgate');
     }
   }
   const lines = await stats.waitForLines(tag, 5);

@@ -2,7 +2,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
-import { composeRun, containerId, pauseService, serviceLogs, waitUntilHealthy } from '../support/stack';
+import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, thawService, waitUntilHealthy } from '../support/stack';
 
 
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze and
@@ -11,7 +11,7 @@ test.use({ ownStack: { label: 'stats-delivery' } });
 
 /**
  * Measures that stats delivery never sits on the request path: while the service cannot
- * take stats (paused mid-stream, so the record of call A finds it frozen), call A still
+ * take stats (frozen mid-stream, so the record of call A finds it frozen), call A still
  * ends on time, and call B on the same keep-alive connection right after takes what a
  * call takes, not a stats round trip. A's record arrives later, once.
  */
@@ -52,11 +52,11 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     // A streams for ~1.5 s; the service is frozen while A's record is being delivered.
     const a = call('/openai/v1/chat/completions?step=a', { 'x-mock-event-delay-ms': '300' });
     await new Promise((r) => setTimeout(r, 300));
-    await pauseService(run, 'lmgate');
+    await freezeService(run, 'lmgate');
     const aMs = await a;
     // The delivery task fires every second: let it find the service frozen.
     await new Promise((r) => setTimeout(r, 1_200));
-    await composeRun(run, ['unpause', 'lmgate']);
+    await thawService(run, 'lmgate');
     // The decision for this key expired while A ran: renew it on another connection, so
     // that B, like the baseline calls, costs no auth round trip to a service just thawed.
     const warm = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-warm`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
@@ -76,7 +76,7 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     const lines = await stats.waitForLines(tag, 7, 20_000);
     expect(lines.filter((l) => l.endpoint.includes('step=a&'))).toHaveLength(1);
   } finally {
-    await composeRun(run, ['unpause', 'lmgate']).catch(() => undefined);
+    await thawService(run, 'lmgate').catch(() => undefined);
     agent.destroy();
   }
 });
@@ -90,15 +90,15 @@ for (const outage of [
     const failedBefore = await failedDeliveries();
     // A header set of its own: the decision kept for it lets calls through while the
     // service is frozen (for the auth cache's 2 s), so their records meet the outage.
-    // docker pause is immediate; a stop (to get 5xx) comes after those calls.
+    // A freeze is immediate; a stop (to get 5xx) comes after those calls.
     const headers = { 'x-api-key': KEYS.beta.key, 'x-outage': tag };
     const post = async (i: number) => (await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers, data: '{}' })).status();
     const service = await containerId(run, 'lmgate');
     expect(await post(0)).toBe(200);
-    // The docker CLI (pauseService) on a known container, not Compose: on a busy machine
-    // Compose can take longer than the 2 s.
-    await pauseService(run, 'lmgate', service);
-    let paused = true;
+    // The docker CLI on a known container, not Compose: on a busy machine Compose can take
+    // longer than the 2 s.
+    await (outage.stop ? pauseBeforeStop : freezeService)(run, 'lmgate', service);
+    let frozen = true;
     let passed = 1;
     try {
       passed += (await Promise.all([1, 2, 3].map(post))).filter((status) => status === 200).length;
@@ -107,12 +107,12 @@ for (const outage of [
         // A paused container gets its SIGTERM once Docker thaws it for the stop: it flushes
         // what it holds and exits; nginx's /stats location then answers 502.
         await composeRun(run, ['stop', '--timeout', '10', 'lmgate']);
-        paused = false;
+        frozen = false;
       }
       // The delivery task met the outage and kept the records.
       await expect.poll(failedDeliveries, { timeout: 10_000, intervals: [200] }).toBeGreaterThan(failedBefore);
     } finally {
-      if (paused) await composeRun(run, ['unpause', 'lmgate']);
+      if (frozen) await (outage.stop ? composeRun(run, ['unpause', 'lmgate']) : thawService(run, 'lmgate', service));
       else await composeRun(run, ['start', 'lmgate']);
     }
     await waitUntilHealthy(run, 'lmgate');

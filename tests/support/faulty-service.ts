@@ -2,7 +2,7 @@ import { expect } from '@playwright/test';
 import { publishedPorts } from './lifecycle';
 import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
-import { composeRun, waitUntilHealthy } from './stack';
+import { waitUntilHealthy } from './stack';
 
 // Client side of the faulty LMGate service stand-in (mock-upstream/src/faulty-service.ts).
 
@@ -30,8 +30,8 @@ export const REFUSAL_BOUND_MS = 4_500;
 export interface Outage {
   name: string;
   down: (run: RunInfo) => Promise<unknown>;
-  /** The compose command that brings the stand-in back. */
-  up: string[];
+  /** Brings the stand-in back. */
+  up: (run: RunInfo) => Promise<unknown>;
 }
 
 /**
@@ -49,7 +49,7 @@ export async function expectFailClosedThrough(run: RunInfo, mock: MockAdmin, tag
     }
     expect(await mock.requests(tag)).toEqual([]);
   } finally {
-    await composeRun(run, outage.up);
+    await outage.up(run);
     await waitUntilHealthy(run, 'lmgate');
     // A recreated container is published on new host ports.
     await publishedPorts(run);

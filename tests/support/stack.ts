@@ -140,11 +140,27 @@ export async function composeRun(info: RunInfo, args: string[]): Promise<IDocker
 }
 
 /**
- * Freezes a service's container. The kernel's cgroup freezer now and then gives up on a
- * busy container ("unable to freeze"); that is the machine's hiccup, not the stack's, so
- * the freeze is tried again a few times.
+ * Stops a service's process where it stands (SIGSTOP to the container's PID 1, which the
+ * kernel delivers from outside the container's PID namespace): connections are still
+ * accepted into its backlog, and none is answered until thawService. Not `docker pause`:
+ * Docker marks a paused container unhealthy until its next probe (an hour later in the
+ * e2e overlay), and a probe in flight as the cgroup freezes leaves runc stuck.
  */
-export async function pauseService(info: RunInfo, service: Service, knownId?: string): Promise<void> {
+export async function freezeService(info: RunInfo, service: Service, knownId?: string): Promise<void> {
+  await run('docker', ['kill', '--signal', 'SIGSTOP', knownId ?? (await containerId(info, service))]);
+}
+
+export async function thawService(info: RunInfo, service: Service, knownId?: string): Promise<void> {
+  await run('docker', ['kill', '--signal', 'SIGCONT', knownId ?? (await containerId(info, service))]);
+}
+
+/**
+ * `docker pause`, for a container that is stopped next: Docker thaws it to deliver the
+ * stop's SIGTERM, where a SIGSTOPped process would sit on it until the SIGKILL. The
+ * kernel's cgroup freezer now and then gives up on a busy container ("unable to
+ * freeze"); that is the machine's hiccup, not the stack's, so it is tried again.
+ */
+export async function pauseBeforeStop(info: RunInfo, service: Service, knownId?: string): Promise<void> {
   const id = knownId ?? (await containerId(info, service));
   for (let attempt = 1; ; attempt++) {
     try {
