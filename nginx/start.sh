@@ -26,14 +26,23 @@ case "$nameserver" in
 esac
 echo "resolver $nameserver valid=2s ipv6=off;" >/tmp/lmgate-resolver.conf
 
-# Each provider name of the upstream blocks with its sorted IPv4 addresses; fails when a
-# name does not resolve (a reload would then fail too).
-provider_addresses() {
-  local name found
-  for name in $(sed -nE 's/^[[:space:]]*server[[:space:]]+([A-Za-z0-9.-]+):443\b.*/\1/p' "$conf" | sort -u); do
-    found=$(getent ahostsv4 "$name" | awk '{print $1}' | sort -u | tr '\n' ' ') || return 1
+# The provider names of the upstream blocks (the configuration does not change under us).
+mapfile -t provider_names < <(sed -nE 's/^[[:space:]]*server[[:space:]]+([A-Za-z0-9.-]+):443\b.*/\1/p' "$conf" | sort -u)
+
+# Sets $current: each provider name with its IPv4 addresses, a line each. Fails when a
+# name does not resolve (a reload would then fail too). It runs every interval, so it
+# forks once per name (getent) and does the rest in bash.
+lookup_providers() {
+  local name answer address found
+  current=''
+  for name in "${provider_names[@]}"; do
+    answer=$(getent ahostsv4 "$name") || return 1
+    found=''
+    while read -r address _; do
+      case " $found " in *" $address "*) ;; *) found+=" $address" ;; esac
+    done <<<"$answer"
     [ -n "$found" ] || return 1
-    echo "$name $found"
+    current+="$name$found"$'\n'
   done
 }
 
@@ -58,9 +67,11 @@ watch_provider_addresses() {
     return
   fi
   local loaded current
-  loaded=$(provider_addresses || true)
+  lookup_providers || true
+  loaded=$current
   while sleep "$interval"; do
-    current=$(provider_addresses) || continue
+    lookup_providers || continue
+    [ "$current" != "$loaded" ] || continue
     if moved "$loaded" "$current"; then
       echo "lmgate: provider addresses changed, reloading nginx: $(echo "$current" | tr '\n' ';')" >&2
       # $$ is the shell that becomes nginx by exec below: the master process.
