@@ -13,7 +13,7 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: true,
   // Tests mostly wait on the stacks, not on CPU; each isolated file holds a worker for
-  // all its tests, so there are enough for them and the gateway project side by side.
+  // all its tests, so there are enough for them and the shared-stack tests side by side.
   workers: Number(process.env['E2E_WORKERS'] ?? 10),
   forbidOnly: Boolean(process.env['CI']),
   retries: 0,
@@ -30,21 +30,19 @@ export default defineConfig({
   },
   projects: [
     {
-      // Each file brings up a stack of its own, so it runs beside `gateway`, not after it.
-      name: 'isolated',
-      testDir: './tests/isolated',
-      fullyParallel: false,
+      // One project, so that every file shares one worker hash: a worker done with an
+      // isolated file goes on with other tests instead of being replaced by a new process
+      // (a worker's start costs about a CPU-second). Files are queued in path order, so
+      // tests/isolated/ (a stack of their own, one after another in each file: the longest
+      // chains) starts before tests/shared-stack/.
+      name: 'e2e',
+      testIgnore: /audit\/.*/,
     },
     {
-      name: 'gateway',
-      testMatch: /.*\.spec\.ts$/,
-      testIgnore: /(audit|isolated)\/.*/,
-    },
-    {
-      // Reads what the whole run left behind: last.
+      // Reads what the whole run left behind on the shared stack: last.
       name: 'audit',
       testDir: './tests/audit',
-      dependencies: ['gateway'],
+      dependencies: ['e2e'],
       // accounting first (it reads the provider mock's journal, whose TLS the secrets audit breaks).
       fullyParallel: false,
       workers: 1,

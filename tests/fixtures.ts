@@ -9,6 +9,13 @@ import { serviceLogs } from './support/stack';
 import { StatsFile, tagOfEndpoint } from './support/stats-file';
 
 export interface TestFixtures {
+  /**
+   * `test.use({ ownStack: {...} })` in a file whose tests change shared state (stop the
+   * service, rewrite the allow-list, break the stats path): its tests run on a stack of
+   * their own, and every fixture (request, mock, stats, run) points at it.
+   */
+  ownStack: OwnStack | null;
+  run: RunInfo;
   /** Unique per test: put it in the query (`tagged`) to find this test's traffic. */
   tag: string;
   /** Appends `lmgate_tag=<tag>` to a path, keeping any query it has. */
@@ -21,36 +28,78 @@ export interface TestFixtures {
   statsLinesInReport: void;
 }
 
+let shared: RunInfo | undefined;
+function sharedRunInfo(): RunInfo {
+  shared ??= readRunInfo();
+  return shared;
+}
+
 /** A stack of the file's own: its label and what differs from the shared one. */
 export type OwnStack = Omit<StackOptions, 'standalone'> & { label: string };
 
 export interface WorkerFixtures {
-  /**
-   * `test.use({ ownStack: {...} })` in a file whose tests change shared state (stop the
-   * service, rewrite the allow-list, break the stats path): its worker brings up a stack
-   * of its own, and every fixture (request, mock, stats, run) points at it.
-   */
-  ownStack: OwnStack | null;
-  run: RunInfo;
+  /** The worker's own stack, if a file asked for one: kept while the worker runs its file. */
+  ownStacks: OwnStacks;
+}
+
+/**
+ * Holds the stack of the file a worker is running, if that file asked for one. A worker
+ * runs a whole isolated file before anything else; a test that wants another stack, or
+ * the shared one, sends the previous own stack down in the background (the worker's end
+ * waits for it). Every file shares one worker hash, so a worker done with an isolated file
+ * goes on with other tests instead of being replaced by a new process.
+ */
+class OwnStacks {
+  private current: { label: string; info: Promise<RunInfo> } | null = null;
+  private readonly removals: Array<Promise<void>> = [];
+
+  async get(wanted: OwnStack | null, standalone: boolean): Promise<RunInfo | null> {
+    if (this.current && this.current.label !== wanted?.label) {
+      const leaving = this.current.info;
+      this.current = null;
+      this.removals.push(leaving.then(removeStack, () => undefined));
+    }
+    if (wanted === null) return null;
+    if (!this.current) {
+      const { label, ...options } = wanted;
+      this.current = {
+        label,
+        info: prepareStack({ ...options, label, standalone }).then(async (info) => {
+          await startStack(info);
+          return info;
+        }),
+      };
+    }
+    return this.current.info;
+  }
+
+  async close(): Promise<void> {
+    await this.get(null, false);
+    await Promise.all(this.removals);
+  }
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
-  ownStack: [null, { scope: 'worker', option: true }],
+  ownStack: [null, { option: true }],
 
-  run: [
-    async ({ ownStack }, use) => {
-      const shared = readRunInfo();
-      if (ownStack === null) return use(shared);
-      const { label, ...options } = ownStack;
-      const info = await prepareStack({ ...options, label, standalone: shared.standalone });
-      await startStack(info);
+  ownStacks: [
+    async ({}, use) => {
+      const stacks = new OwnStacks();
       try {
-        await use(info);
+        await use(stacks);
       } finally {
-        await removeStack(info);
+        await stacks.close();
       }
     },
     { scope: 'worker', timeout: 180_000 },
+  ],
+
+  run: [
+    async ({ ownStack, ownStacks }, use) => {
+      const shared = sharedRunInfo();
+      await use((await ownStacks.get(ownStack, shared.standalone)) ?? shared);
+    },
+    { timeout: 180_000 },
   ],
 
   baseURL: async ({ run }, use) => use(run.gatewayURL),

@@ -4,7 +4,7 @@ import * as compose from 'docker-compose';
 import { composeOptions, containerStatus, dockerInspect, serviceLogs } from '../support/stack';
 
 // A stack that must fail to start: brought up (and down) by the test itself.
-test.describe.configure({ timeout: 120_000 });
+test.describe.configure({ mode: 'default', timeout: 120_000 });
 
 test('startup order, negative: with a broken allow-list the service never becomes healthy, up fails naming the problem, and nginx never starts', async ({ run }) => {
   const info = await prepareStack({ standalone: run.standalone, label: 'broken', allowList: 'id,api_key,owner\n1,sk-e2e-x,team\n' });

@@ -11,6 +11,7 @@ const CHAT = '/openai/v1/chat/completions';
 
 // Moves the service and a provider to new addresses: a stack of its own.
 test.use({ ownStack: { label: 'moves' } });
+test.describe.configure({ mode: 'default' });
 
 /** The address of a service's container on the stack's network. */
 async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {

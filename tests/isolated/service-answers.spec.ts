@@ -8,6 +8,7 @@ import { composeRun, freezeService, thawService } from '../support/stack';
 // (docker-compose.faulty-service.yaml). nginx and its configuration are the production ones.
 
 test.use({ ownStack: { label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY] } });
+test.describe.configure({ mode: 'default' });
 
 const failures = [
   ['500', 'answers 500'],

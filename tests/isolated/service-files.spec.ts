@@ -11,6 +11,7 @@ import { allowListCsv, AUTH_CACHE_SECONDS, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, t
 // (E2E_ALLOWLIST_POLL_SECONDS).
 const POLL_SECONDS = 0.2;
 test.use({ ownStack: { label: 'files', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS) } } });
+test.describe.configure({ mode: 'default' });
 
 const NEW_KEY: TestKey = HOT_RELOAD_KEY;
 // The poll plus a slow machine.

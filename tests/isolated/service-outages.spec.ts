@@ -10,6 +10,7 @@ import { composeRun } from '../support/stack';
 // its configuration are the production ones.
 
 test.use({ ownStack: { label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY] } });
+test.describe.configure({ mode: 'default' });
 
 const outages: Outage[] = [
   { name: 'stopped', down: (run) => composeRun(run, ['stop', '--timeout', '5', 'lmgate']), up: (run) => composeRun(run, ['start', 'lmgate']) },

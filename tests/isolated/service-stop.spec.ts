@@ -7,6 +7,7 @@ import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../sup
 // stop writes every buffered record, and while it is down calls are refused. A flush
 // interval of an hour: only the stop can have written the graceful test's lines.
 test.use({ ownStack: { label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } } });
+test.describe.configure({ mode: 'default' });
 
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';

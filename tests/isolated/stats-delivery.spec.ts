@@ -8,6 +8,7 @@ import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, t
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze and
 // stop the service), its tests one after another.
 test.use({ ownStack: { label: 'stats-delivery' } });
+test.describe.configure({ mode: 'default' });
 
 /**
  * Measures that stats delivery never sits on the request path: while the service cannot

@@ -6,6 +6,7 @@ import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 // stats line each. The mock's TLS modes change what every caller of a provider name sees:
 // a stack of its own.
 test.use({ ownStack: { label: 'upstream' } });
+test.describe.configure({ mode: 'default' });
 
 const ANTHROPIC = 'api.anthropic.com';
 const MESSAGES = '/anthropic/v1/messages';

@@ -2,12 +2,17 @@ import type { FullResult, Reporter, TestCase, TestResult } from '@playwright/tes
 
 /**
  * Prints where the run's time went, so that a slower phase shows: from the runner's start
- * to the first test (global setup: build, stacks up), then each project's span from its
- * first test's start to its last test's end (file-own stacks included), and the total.
+ * to the first test (global setup: build, stacks up), then each phase's span — a folder of
+ * tests/: isolated, shared-stack, audit — from its first test's start to its last test's
+ * end (file-own stacks included), and the total.
  * Global teardown prints its own time after this.
  */
 function fileOf(test: TestCase): string {
   return test.location.file.replace(/^.*\/tests\//, 'tests/');
+}
+
+function phaseOf(test: TestCase): string {
+  return fileOf(test).split('/')[1] ?? '?';
 }
 
 export default class PhaseReporter implements Reporter {
@@ -20,17 +25,17 @@ export default class PhaseReporter implements Reporter {
   onTestBegin(test: TestCase, result: TestResult): void {
     const at = result.startTime.getTime();
     this.firstTest ??= at;
-    const project = test.parent.project()?.name ?? '?';
-    const span = this.spans.get(project) ?? { from: at, to: at, tests: 0 };
+    const phase = phaseOf(test);
+    const span = this.spans.get(phase) ?? { from: at, to: at, tests: 0 };
     span.from = Math.min(span.from, at);
-    this.spans.set(project, span);
+    this.spans.set(phase, span);
     const file = fileOf(test);
     const fileSpan = this.fileSpans.get(file) ?? { from: at, to: at, tests: 0 };
     this.fileSpans.set(file, fileSpan);
   }
 
   onTestEnd(test: TestCase, result: TestResult): void {
-    const span = this.spans.get(test.parent.project()?.name ?? '?');
+    const span = this.spans.get(phaseOf(test));
     if (!span) return;
     span.to = Math.max(span.to, result.startTime.getTime() + result.duration);
     span.tests++;
@@ -45,8 +50,8 @@ export default class PhaseReporter implements Reporter {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const ended = Date.now();
     const lines = [`[e2e] phases: setup ${s((this.firstTest ?? ended) - this.started)}`];
-    for (const [project, span] of [...this.spans.entries()].sort((a, b) => a[1].from - b[1].from)) {
-      lines.push(`${project} ${s(span.to - span.from)} (${span.tests} tests, from +${s(span.from - this.started)})`);
+    for (const [phase, span] of [...this.spans.entries()].sort((a, b) => a[1].from - b[1].from)) {
+      lines.push(`${phase} ${s(span.to - span.from)} (${span.tests} tests, from +${s(span.from - this.started)})`);
     }
     lines.push(`total before teardown ${s(ended - this.started)}`);
     console.log(lines.join(' · '));

@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { test, expect } from './fixtures';
-import querySpellings from '../lmgate/test/fixtures/query-key-spellings.json';
-import { KEYS } from './support/keys';
-import { rawExchange, rawFetch } from './support/raw-http';
-import { recordingFetch } from './support/recording-fetch';
-import { serviceLogs } from './support/stack';
-import { arrivalOf, readTimedStream } from './support/stream-reader';
+import { test, expect } from '../fixtures';
+import querySpellings from '../../lmgate/test/fixtures/query-key-spellings.json';
+import { KEYS } from '../support/keys';
+import { rawExchange, rawFetch } from '../support/raw-http';
+import { recordingFetch } from '../support/recording-fetch';
+import { serviceLogs } from '../support/stack';
+import { arrivalOf, readTimedStream } from '../support/stream-reader';
 
 // Spec §10: replies cannot steer nginx; the gateway's own errors are JSON in the providers'
 // error shape; no secret reaches a log on an error path.

@@ -1,6 +1,6 @@
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
-import { readTimedStream } from './support/stream-reader';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
+import { readTimedStream } from '../support/stream-reader';
 
 // Replies without a body and a stream that lasts: proxied like any other, and recorded
 // with what the client saw and when the request arrived.

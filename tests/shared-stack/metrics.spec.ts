@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { test, expect } from './fixtures';
-import { nodeInsideNetwork } from './support/inside';
-import { KEYS } from './support/keys';
-import { parseMetrics, sumOf } from './support/metrics';
-import type { StatsLine } from './support/stats-file';
+import { test, expect } from '../fixtures';
+import { nodeInsideNetwork } from '../support/inside';
+import { KEYS } from '../support/keys';
+import { parseMetrics, sumOf } from '../support/metrics';
+import type { StatsLine } from '../support/stats-file';
 
 // Spec §9: the service's Prometheus metrics, on a port of its own inside the compose
 // network; counters move by exactly what the stats lines add up to.

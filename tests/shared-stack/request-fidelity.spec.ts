@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
-import { rawFetch } from './support/raw-http';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
+import { rawFetch } from '../support/raw-http';
 
 // The provider receives what the client sent: the mock checks it itself (x-mock-expect-*,
 // mock-upstream/README.md) and answers 418 on any difference, so a failure shows at once.

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { test, expect } from './fixtures';
-import { KEYS, type TestKey } from './support/keys';
-import { rawFetch } from './support/raw-http';
-import type { StatsLine } from './support/stats-file';
+import { test, expect } from '../fixtures';
+import { KEYS, type TestKey } from '../support/keys';
+import { rawFetch } from '../support/raw-http';
+import type { StatsLine } from '../support/stats-file';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const GOOGLE_MODEL_PATH = '/google/v1/projects/e2e/locations/us-central1/publishers/google/models/gemini-2.0-flash-001';

@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { test, expect } from './fixtures';
-import { KEYS, UNKNOWN_KEY } from './support/keys';
-import { recordingFetch } from './support/recording-fetch';
+import { test, expect } from '../fixtures';
+import { KEYS, UNKNOWN_KEY } from '../support/keys';
+import { recordingFetch } from '../support/recording-fetch';
 
 const MESSAGE = 'API key not authorized';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, expect } from './fixtures';
-import { KEYS, UNKNOWN_KEY } from './support/keys';
-import { containerId, dockerInspect } from './support/stack';
+import { test, expect } from '../fixtures';
+import { KEYS, UNKNOWN_KEY } from '../support/keys';
+import { containerId, dockerInspect } from '../support/stack';
 
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 

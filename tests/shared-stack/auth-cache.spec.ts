@@ -1,5 +1,5 @@
-import { test, expect } from './fixtures';
-import { KEYS, UNKNOWN_KEY } from './support/keys';
+import { test, expect } from '../fixtures';
+import { KEYS, UNKNOWN_KEY } from '../support/keys';
 
 const CHAT = '/openai/v1/chat/completions';
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
-import { recordingFetch } from './support/recording-fetch';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
+import { recordingFetch } from '../support/recording-fetch';
 
 // Spec §5: the stats line's token totals and breakdown equal what the provider sent, for
 // every provider and form. The mock answers with the providers' real usage shapes
@@ -15,7 +15,7 @@ const GEMINI = '/google/v1/projects/p/locations/l/publishers/google/models/gemin
 const FULL = { input: 100, output: 40, cached: 30, cache_write: 20, reasoning: 12, tool_prompt: 7 };
 const FULL_HEADER = Object.entries(FULL).map(([k, v]) => `${k}=${v}`).join(',');
 
-type Tokens = Pick<import('./support/stats-file').StatsLine, 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_input_tokens' | 'reasoning_tokens'>;
+type Tokens = Pick<import('../support/stats-file').StatsLine, 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_input_tokens' | 'reasoning_tokens'>;
 
 interface Case {
   name: string;

@@ -1,5 +1,5 @@
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
 
 test.describe.configure({ timeout: 120_000 });
 

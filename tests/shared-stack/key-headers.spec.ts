@@ -1,8 +1,8 @@
-import { test, expect } from './fixtures';
-import spellings from '../lmgate/test/fixtures/key-header-spellings.json';
-import { afterStatsBarrier } from './support/barrier';
-import { KEYS, UNKNOWN_KEY } from './support/keys';
-import { rawFetch, type RawHeaderPairs } from './support/raw-http';
+import { test, expect } from '../fixtures';
+import spellings from '../../lmgate/test/fixtures/key-header-spellings.json';
+import { afterStatsBarrier } from '../support/barrier';
+import { KEYS, UNKNOWN_KEY } from '../support/keys';
+import { rawFetch, type RawHeaderPairs } from '../support/raw-http';
 
 // Spec §3: one definition of the key headers, read alike by the decision cache, the auth
 // subrequest and the stats record. The same table feeds the service's unit tests.

@@ -1,8 +1,8 @@
-import { test, expect } from './fixtures';
-import { declareLinesWithoutUpstream } from './support/accounting';
-import { nodeInsideNetwork } from './support/inside';
-import { rawExchange } from './support/raw-http';
-import { KEYS } from './support/keys';
+import { test, expect } from '../fixtures';
+import { declareLinesWithoutUpstream } from '../support/accounting';
+import { nodeInsideNetwork } from '../support/inside';
+import { rawExchange } from '../support/raw-http';
+import { KEYS } from '../support/keys';
 
 
 const auth = { authorization: `Bearer ${KEYS.alpha.key}` };

@@ -1,5 +1,5 @@
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
 
 const NOT_FOUND_TYPE = 'not_found';
 

@@ -1,5 +1,5 @@
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
 
 test('a client that disconnects mid-stream still gets its stats line, and the gateway keeps serving', async ({ run, request, tagged, tag, stats, mock }) => {
   const controller = new AbortController();

@@ -1,6 +1,6 @@
-import { test, expect } from './fixtures';
-import { KEYS } from './support/keys';
-import { arrivalOf, readTimedStream, type TimedStream } from './support/stream-reader';
+import { test, expect } from '../fixtures';
+import { KEYS } from '../support/keys';
+import { arrivalOf, readTimedStream, type TimedStream } from '../support/stream-reader';
 
 const EVENT_DELAY_MS = 500;
 
