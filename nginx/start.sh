@@ -26,6 +26,22 @@ case "$nameserver" in
 esac
 echo "resolver $nameserver valid=2s ipv6=off;" >/tmp/lmgate-resolver.conf
 
+# Timeouts an operator (or a test stack) may set; nginx.conf includes the files written here.
+duration() {
+  local name=$1 value=$2
+  if ! [[ $value =~ ^[1-9][0-9]*(ms|s)$ ]]; then
+    echo "lmgate: $name must be a duration such as 3s or 500ms, not '$value'" >&2
+    exit 1
+  fi
+  echo "$value"
+}
+# How long nginx waits for the service's answer about a key before refusing the call.
+auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "${LMGATE_AUTH_TIMEOUT:-3s}")
+# How long nginx waits for a provider's TCP and TLS handshakes (then 504).
+provider_connect_timeout=$(duration LMGATE_PROVIDER_CONNECT_TIMEOUT "${LMGATE_PROVIDER_CONNECT_TIMEOUT:-10s}")
+printf 'proxy_send_timeout %s;\nproxy_read_timeout %s;\n' "$auth_timeout" "$auth_timeout" >/tmp/lmgate-auth-timeouts.conf
+printf 'proxy_connect_timeout %s;\n' "$provider_connect_timeout" >/tmp/lmgate-provider-timeouts.conf
+
 # The provider names of the upstream blocks (the configuration does not change under us).
 mapfile -t provider_names < <(sed -nE 's/^[[:space:]]*server[[:space:]]+([A-Za-z0-9.-]+):443\b.*/\1/p' "$conf" | sort -u)
 

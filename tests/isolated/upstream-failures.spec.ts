@@ -17,7 +17,7 @@ const failures: Array<{ mode: TlsMode; what: string; status: number; type: strin
   { mode: 'untrusted-ca', what: 'a certificate from a CA nginx does not trust', status: 502, type: 'bad_gateway' },
   { mode: 'wrong-name', what: 'a trusted certificate for another name', status: 502, type: 'bad_gateway' },
   { mode: 'reset', what: 'a connection reset before TLS (unreachable)', status: 502, type: 'bad_gateway' },
-  // nginx's proxy_connect_timeout (10 s) covers the TLS handshake.
+  // nginx's proxy_connect_timeout (PROVIDER_CONNECT_TIMEOUT_MS in e2e) covers the TLS handshake.
   { mode: 'stall', what: 'no answer to the TLS handshake (too slow)', status: 504, type: 'gateway_timeout' },
 ];
 

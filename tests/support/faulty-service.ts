@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { publishedPorts } from './lifecycle';
+import { AUTH_TIMEOUT_MS, publishedPorts } from './lifecycle';
 import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
 import { waitUntilHealthy } from './stack';
@@ -24,8 +24,8 @@ export async function authCalls(stack: RunInfo, key: string): Promise<number> {
 }
 
 export const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
-/** nginx waits for the service at most proxy_read_timeout (3 s) of /_lmgate_auth_service. */
-export const REFUSAL_BOUND_MS = 4_500;
+/** nginx waits for the service at most AUTH_TIMEOUT_MS; the rest is a loaded machine's margin. */
+export const REFUSAL_BOUND_MS = AUTH_TIMEOUT_MS + 1_500;
 
 export interface Outage {
   name: string;

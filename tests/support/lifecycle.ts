@@ -17,6 +17,10 @@ export const FAULTY_SERVICE_OVERLAY = 'docker-compose.faulty-service.yaml';
 /** How long a stack's Docker events are recorded from `up` on: its start and first health checks. */
 const EVENTS_RECORDED_MS = 120_000;
 const HEALTH_TIMEOUT_MS = Number(process.env['E2E_HEALTH_TIMEOUT_MS'] ?? 180_000);
+/** nginx's wait for the service's answer about a key (LMGATE_AUTH_TIMEOUT; production 3 s). */
+export const AUTH_TIMEOUT_MS = 1_500;
+/** nginx's wait for a provider's TCP and TLS handshakes (LMGATE_PROVIDER_CONNECT_TIMEOUT; production 10 s). */
+export const PROVIDER_CONNECT_TIMEOUT_MS = 3_000;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,6 +79,8 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
     ...(faulty ? { faultyServiceURL: '' } : {}),
     composeFiles: [...E2E_COMPOSE_FILES, ...overlays],
     composeEnv: {
+      E2E_AUTH_TIMEOUT: `${AUTH_TIMEOUT_MS}ms`,
+      E2E_PROVIDER_CONNECT_TIMEOUT: `${PROVIDER_CONNECT_TIMEOUT_MS}ms`,
       ...options.env,
       ...(faulty ? { E2E_FAULTY_SERVICE_PORT: '0' } : {}),
       E2E_RUN_DIR: runDir,
