@@ -1,7 +1,8 @@
 import { test, expect } from '../fixtures';
 import { prepareStack, removeStack, upStack } from '../support/lifecycle';
 import * as compose from 'docker-compose';
-import { composeOptions, containerStatus, dockerInspect, serviceLogs } from '../support/stack';
+import { composeOptions, containerStatus, serviceLogs } from '../support/stack';
+import { inspectContainer } from '../support/docker-engine';
 
 // A stack that must fail to start: brought up (and down) by the test itself.
 test.describe.configure({ mode: 'default', timeout: 120_000 });
@@ -20,7 +21,7 @@ test('startup order, negative: with a broken allow-list the service never become
     const nginxLine = ps.out.split('\n').find((line) => line.includes('"nginx"') || line.includes('-nginx-'));
     if (nginxLine) {
       const id = (JSON.parse(nginxLine) as { ID: string }).ID;
-      const state = (await dockerInspect(id))['State'] as { StartedAt: string; Status: string };
+      const state = (await inspectContainer(id))['State'] as { StartedAt: string; Status: string };
       expect(state.Status, await containerStatus(info)).toBe('created');
       expect(state.StartedAt.startsWith('0001-01-01')).toBe(true);
     }

@@ -4,7 +4,8 @@ import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { publishedPorts } from '../support/lifecycle';
 import type { RunInfo } from '../support/run-info';
-import { composeRun, containerId, dockerInspect, waitUntilHealthy, type Service } from '../support/stack';
+import { composeRun, containerId, waitUntilHealthy, type Service } from '../support/stack';
+import { inspectContainer } from '../support/docker-engine';
 
 const execFileAsync = promisify(execFile);
 const CHAT = '/openai/v1/chat/completions';
@@ -15,11 +16,11 @@ test.describe.configure({ mode: 'default' });
 
 /** The address of a service's container on the stack's network. */
 async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {
-  const networks = ((await dockerInspect(await containerId(run, service)))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+  const networks = ((await inspectContainer(await containerId(run, service)))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
   return Object.values(networks)[0]?.IPAddress;
 }
 
-const nginxStartedAt = async (run: RunInfo) => ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+const nginxStartedAt = async (run: RunInfo) => ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
 
 /**
  * Recreates a service at another address. Docker hands out the lowest free address, which
@@ -36,7 +37,7 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
       const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
       const id = stdout.trim();
       placeholders.push(id);
-      const networks = ((await dockerInspect(id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+      const networks = ((await inspectContainer(id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
       if (Object.values(networks)[0]?.IPAddress === before) break;
     }
     await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', service]);

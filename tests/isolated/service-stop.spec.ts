@@ -1,7 +1,8 @@
 import { test, expect } from '../fixtures';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
 import { scrape, sumOf } from '../support/metrics';
-import { composeRun, containerId, dockerInspect, waitUntilHealthy } from '../support/stack';
+import { composeRun, containerId, waitUntilHealthy } from '../support/stack';
+import { inspectContainer } from '../support/docker-engine';
 
 // The service stopping, on a stack of its own (its tests one after another): a graceful
 // stop writes every buffered record, and while it is down calls are refused. A flush
@@ -45,7 +46,7 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
 
   for (const outage of outages) {
     test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
-      const nginxStartedBefore = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      const nginxStartedBefore = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
       await composeRun(run, outage.stop);
       try {
         // nginx may still hold a decision for this key from before the outage: no longer
@@ -77,7 +78,7 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
           timeout: 15_000,
         })
         .toBe(200);
-      const nginxStartedAfter = ((await dockerInspect(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      const nginxStartedAfter = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
       expect(nginxStartedAfter).toBe(nginxStartedBefore);
     });
   }

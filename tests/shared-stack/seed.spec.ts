@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, expect } from '../fixtures';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
-import { containerId, dockerInspect } from '../support/stack';
+import { containerId } from '../support/stack';
+import { inspectContainer } from '../support/docker-engine';
 
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 
@@ -68,8 +69,8 @@ test.describe('seed acceptance criteria', () => {
     expect(health.status()).toBe(200);
     expect(await health.text()).toBe('ok');
 
-    const lmgate = await dockerInspect(await containerId(info, 'lmgate'));
-    const nginx = await dockerInspect(await containerId(info, 'nginx'));
+    const lmgate = await inspectContainer(await containerId(info, 'lmgate'));
+    const nginx = await inspectContainer(await containerId(info, 'nginx'));
     const lmgateState = lmgate['State'] as { Health: { Status: string; Log: Array<{ ExitCode: number }> } };
     expect(lmgateState.Health.Status).toBe('healthy');
     // -1 marks a probe still running.

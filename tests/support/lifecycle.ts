@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as compose from 'docker-compose';
 import { makeTestCertificates } from './certs';
 import { allowListCsv, INITIAL_KEYS } from './keys';
+import { projectContainers } from './docker-engine';
 import { E2E_DIR, type RunInfo } from './run-info';
 import { composeCall, composeOptions, containerStatus, downStack, serviceLogs } from './stack';
 
@@ -148,25 +149,19 @@ export async function buildImages(info: RunInfo): Promise<void> {
   await promisify(execFile)('docker', ['image', 'prune', '--force', '--filter', 'label=org.lmgate.image']);
 }
 
-async function hostAddress(info: RunInfo, service: string, port: number): Promise<string> {
-  const result = await composeCall(`port ${service} ${port}`, () => compose.execCompose('port', [service, String(port)], composeOptions(info)));
-  const address = result.out.trim().split('\n')[0];
-  if (!address) throw new Error(`${service}:${port} of ${info.project} is not published`);
-  return address;
-}
-
 /** Fills in the URLs of the ports Docker published for a stack that is up. */
 export async function publishedPorts(info: RunInfo): Promise<void> {
-  const [gateway, mockAdmin, metrics, faulty] = await Promise.all([
-    hostAddress(info, 'nginx', 8080),
-    hostAddress(info, 'mock-upstream', 8090),
-    hostAddress(info, 'lmgate', 9464),
-    info.faultyServiceURL === undefined ? undefined : hostAddress(info, 'lmgate', 8081),
-  ]);
-  info.gatewayURL = `http://${gateway}`;
-  info.mockAdminURL = `http://${mockAdmin}`;
-  info.metricsURL = `http://${metrics}/metrics`;
-  if (faulty !== undefined) info.faultyServiceURL = `http://${faulty}`;
+  const containers = await projectContainers(info.project);
+  const hostAddress = (service: string, port: number): string => {
+    const container = containers.find((c) => c.Labels['com.docker.compose.service'] === service && c.State === 'running');
+    const published = container?.Ports.find((p) => p.PrivatePort === port && p.PublicPort !== undefined && p.Type === 'tcp');
+    if (!published) throw new Error(`${service}:${port} of ${info.project} is not published`);
+    return `${published.IP ?? '127.0.0.1'}:${published.PublicPort}`;
+  };
+  info.gatewayURL = `http://${hostAddress('nginx', 8080)}`;
+  info.mockAdminURL = `http://${hostAddress('mock-upstream', 8090)}`;
+  info.metricsURL = `http://${hostAddress('lmgate', 9464)}/metrics`;
+  if (info.faultyServiceURL !== undefined) info.faultyServiceURL = `http://${hostAddress('lmgate', 8081)}`;
 }
 
 /** Brings a prepared stack up and waits for health; on failure takes it down and removes its files. */

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as compose from 'docker-compose';
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
+import { containerLogLines, inspectContainer, pauseContainer, projectContainers, signalContainer } from './docker-engine';
 import { PROJECT_ROOT, type RunInfo } from './run-info';
 
 const run = promisify(execFile);
@@ -68,16 +69,20 @@ export async function composeCall(what: string, call: () => Promise<IDockerCompo
   return assertComposeOk(result, what);
 }
 
+/** The services' last `tail` log lines each, every line as `service | timestamp text`. */
 export async function serviceLogs(info: RunInfo, services: readonly Service[] = SERVICES, tail = 200): Promise<string> {
   try {
-    const result = await compose.logs([...services], {
-      ...composeOptions(info),
-      commandOptions: ['--no-color', '--timestamps', '--tail', String(tail)],
-    });
-    return result.out + result.err;
+    const containers = await projectContainers(info.project);
+    const blocks = await Promise.all(
+      services.map(async (service) => {
+        const mine = containers.filter((c) => c.Labels['com.docker.compose.service'] === service);
+        const lines = (await Promise.all(mine.map((c) => containerLogLines(c.Id, tail)))).flat();
+        return lines.map((line) => `${service} | ${line}`).join('\n');
+      }),
+    );
+    return blocks.filter((block) => block !== '').join('\n');
   } catch (error) {
-    const result = error as Partial<IDockerComposeResult>;
-    return `could not read logs: ${result.err ?? String(error)}`;
+    return `could not read logs: ${(error as Error).message}`;
   }
 }
 
@@ -91,20 +96,9 @@ export async function containerStatus(info: RunInfo): Promise<string> {
 }
 
 export async function containerId(info: RunInfo, service: Service): Promise<string> {
-  const result = await composeCall(`ps -q ${service}`, () =>
-    compose.execCompose('ps', ['--all', '-q', service], composeOptions(info)),
-  );
-  const id = result.out.trim().split('\n')[0];
-  if (!id) throw new Error(`no container for service ${service} in project ${info.project}`);
-  return id;
-}
-
-export async function dockerInspect(id: string): Promise<Record<string, unknown>> {
-  const { stdout } = await run('docker', ['inspect', id], { maxBuffer: 16 * 1024 * 1024 });
-  const parsed = JSON.parse(stdout) as Array<Record<string, unknown>>;
-  const first = parsed[0];
-  if (!first) throw new Error(`docker inspect ${id} returned nothing`);
-  return first;
+  const [container] = await projectContainers(info.project, service);
+  if (!container) throw new Error(`no container for service ${service} in project ${info.project}`);
+  return container.Id;
 }
 
 /** Containers, networks and volumes still labelled with the project. */
@@ -147,11 +141,11 @@ export async function composeRun(info: RunInfo, args: string[]): Promise<IDocker
  * e2e overlay), and a probe in flight as the cgroup freezes leaves runc stuck.
  */
 export async function freezeService(info: RunInfo, service: Service, knownId?: string): Promise<void> {
-  await run('docker', ['kill', '--signal', 'SIGSTOP', knownId ?? (await containerId(info, service))]);
+  await signalContainer(knownId ?? (await containerId(info, service)), 'SIGSTOP');
 }
 
 export async function thawService(info: RunInfo, service: Service, knownId?: string): Promise<void> {
-  await run('docker', ['kill', '--signal', 'SIGCONT', knownId ?? (await containerId(info, service))]);
+  await signalContainer(knownId ?? (await containerId(info, service)), 'SIGCONT');
 }
 
 /**
@@ -164,10 +158,10 @@ export async function pauseBeforeStop(info: RunInfo, service: Service, knownId?:
   const id = knownId ?? (await containerId(info, service));
   for (let attempt = 1; ; attempt++) {
     try {
-      await run('docker', ['pause', id]);
+      await pauseContainer(id);
       return;
     } catch (error) {
-      const message = String((error as { stderr?: string }).stderr ?? error);
+      const message = (error as Error).message;
       if (attempt >= 5 || !message.includes('unable to freeze')) throw new Error(`docker pause ${service} failed: ${message}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -179,7 +173,7 @@ export async function waitUntilHealthy(info: RunInfo, service: Service, timeoutM
   const deadline = Date.now() + timeoutMs;
   const id = await containerId(info, service);
   for (;;) {
-    const state = (await dockerInspect(id))['State'] as { Status: string; Health?: { Status: string } };
+    const state = (await inspectContainer(id))['State'] as { Status: string; Health?: { Status: string } };
     if (state.Status === 'running' && (state.Health === undefined || state.Health.Status === 'healthy')) return;
     if (Date.now() > deadline) throw new Error(`${service} not healthy after ${timeoutMs / 1000}s: ${JSON.stringify(state)}`);
     await new Promise((r) => setTimeout(r, 250));

@@ -1,0 +1,86 @@
+import { request } from 'node:http';
+
+/**
+ * The Docker Engine API over its unix socket, for what tests ask of containers many times
+ * per run (logs, state, signals, published ports). Each `docker`/`docker compose` command
+ * is a process of its own, tens of milliseconds of CPU on a machine the suite already
+ * keeps busy; bringing stacks up and down stays with Compose (the docker-compose package).
+ */
+
+function socketPath(): string {
+  const host = process.env['DOCKER_HOST'];
+  if (host === undefined || host === '') return '/var/run/docker.sock';
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  throw new Error(`DOCKER_HOST=${host}: the e2e suite reaches the Docker Engine API over a unix socket only (unix:///path/docker.sock).`);
+}
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+  constructor(
+    readonly status: number,
+    what: string,
+    body: string,
+  ) {
+    super(`Docker Engine API ${what} answered ${status}: ${body.trim()}`);
+  }
+}
+
+async function call(method: string, path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socketPath(), method, path, headers: { host: 'docker' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(body);
+        else reject(new EngineError(status, `${method} ${path}`, body.toString('utf8')));
+      });
+    });
+    req.on('error', (error) => reject(new Error(`Docker Engine API ${method} ${path}: ${error.message} (is the daemon running? DOCKER_HOST?)`)));
+    req.end();
+  });
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Labels: Record<string, string>;
+  State: string;
+  Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
+}
+
+/** The containers of a Compose project, stopped ones included; of one service if named. */
+export async function projectContainers(project: string, service?: string): Promise<ContainerSummary[]> {
+  const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
+  const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+  return JSON.parse((await call('GET', `/containers/json?all=1&filters=${filters}`)).toString('utf8')) as ContainerSummary[];
+}
+
+export async function inspectContainer(id: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await call('GET', `/containers/${encodeURIComponent(id)}/json`)).toString('utf8')) as Record<string, unknown>;
+}
+
+export async function signalContainer(id: string, signal: string): Promise<void> {
+  await call('POST', `/containers/${encodeURIComponent(id)}/kill?signal=${encodeURIComponent(signal)}`);
+}
+
+export async function pauseContainer(id: string): Promise<void> {
+  await call('POST', `/containers/${encodeURIComponent(id)}/pause`);
+}
+
+/**
+ * A container's log lines (stdout and stderr), each prefixed with its timestamp, as
+ * `docker logs --timestamps --tail N` prints them. Without a TTY, the Engine frames the
+ * stream: 8 bytes (stream, 3 zero bytes, big-endian length), then that many bytes.
+ */
+export async function containerLogLines(id: string, tail: number): Promise<string[]> {
+  const body = await call('GET', `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&timestamps=1&tail=${tail}`);
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= body.length; ) {
+    const size = body.readUInt32BE(at + 4);
+    parts.push(body.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8').split('\n').filter((line) => line !== '');
+}
