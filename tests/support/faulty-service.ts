@@ -19,7 +19,7 @@ export async function call(stack: RunInfo, key: string, tag: string, i: number):
 
 /** How often the stand-in was asked about this key. */
 export async function authCalls(stack: RunInfo, key: string): Promise<number> {
-  const calls = (await (await fetch(`${stack.faultyServiceURL}/_faulty/auth-calls`)).json()) as Record<string, number>;
+  const calls = (await (await fetch(`${stack.serviceURL}/_faulty/auth-calls`)).json()) as Record<string, number>;
   return calls[key] ?? 0;
 }
 

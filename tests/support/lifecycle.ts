@@ -65,7 +65,6 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   makeTestCertificates(join(runDir, 'certs'));
 
   const overlays = options.overlays ?? [];
-  const faulty = overlays.includes(FAULTY_SERVICE_OVERLAY);
   // Host ports 0: Docker picks free ones as it binds them (no race between stacks started
   // side by side); publishedPorts() reads them once the stack is up.
   return {
@@ -77,18 +76,18 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
     gatewayURL: '',
     mockAdminURL: '',
     metricsURL: '',
-    ...(faulty ? { faultyServiceURL: '' } : {}),
+    serviceURL: '',
     composeFiles: [...E2E_COMPOSE_FILES, ...overlays],
     composeEnv: {
       E2E_AUTH_TIMEOUT: `${AUTH_TIMEOUT_MS}ms`,
       E2E_PROVIDER_CONNECT_TIMEOUT: `${PROVIDER_CONNECT_TIMEOUT_MS}ms`,
       ...options.env,
-      ...(faulty ? { E2E_FAULTY_SERVICE_PORT: '0' } : {}),
       E2E_RUN_DIR: runDir,
       LMGATE_DATA_DIR: dataDir,
       LMGATE_PORT: '0',
       E2E_MOCK_ADMIN_PORT: '0',
       E2E_METRICS_PORT: '0',
+      E2E_SERVICE_PORT: '0',
     },
     standalone: options.standalone,
   };
@@ -161,7 +160,7 @@ export async function publishedPorts(info: RunInfo): Promise<void> {
   info.gatewayURL = `http://${hostAddress('nginx', 8080)}`;
   info.mockAdminURL = `http://${hostAddress('mock-upstream', 8090)}`;
   info.metricsURL = `http://${hostAddress('lmgate', 9464)}/metrics`;
-  if (info.faultyServiceURL !== undefined) info.faultyServiceURL = `http://${hostAddress('lmgate', 8081)}`;
+  info.serviceURL = `http://${hostAddress('lmgate', 8081)}`;
 }
 
 /** Brings a prepared stack up and waits for health; on failure takes it down and removes its files. */

@@ -12,8 +12,8 @@ export interface RunInfo {
   mockAdminURL: string;
   /** The service's /metrics, published on loopback by the e2e overlay. */
   metricsURL: string;
-  /** The faulty stand-in's port, on a stack with FAULTY_SERVICE_OVERLAY. */
-  faultyServiceURL?: string;
+  /** The service's own port (8081, or its faulty stand-in's), published on loopback by the e2e overlay. */
+  serviceURL: string;
   composeFiles: string[];
   /** Compose's environment: the variables the compose files interpolate. */
   composeEnv: Record<string, string>;
