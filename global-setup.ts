@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { buildImages, E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
-import { PROJECT_ROOT, RUN_INFO_FILE } from './tests/support/run-info';
+import { PROJECT_ROOT, rememberSharedStackStart, RUN_INFO_FILE, RUN_START_FAILED_FILE } from './tests/support/run-info';
 import { checkDocker, downStack, projectsWithPrefix } from './tests/support/stack';
 
 function isAlive(pid: number): boolean {
@@ -25,19 +25,41 @@ async function removeAbandonedStacks(standalone: boolean): Promise<void> {
   }
 }
 
-/** Builds what the images copy, then brings up one stack for the whole run and waits for health. */
+/**
+ * Builds what the images copy and the images, then starts the stack the shared-stack tests
+ * use, without waiting for it: the workers start, and the isolated files bring up their own
+ * stacks, meanwhile. The fixtures wait for RUN_INFO_FILE (or RUN_START_FAILED_FILE);
+ * global teardown waits for the start before taking the stack down.
+ */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  rmSync(RUN_INFO_FILE, { force: true });
+  rmSync(RUN_START_FAILED_FILE, { force: true });
   const { standalone } = await checkDocker();
+  process.env['E2E_COMPOSE_STANDALONE'] = standalone ? '1' : '0';
   await removeAbandonedStacks(standalone);
 
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 
   const info = await prepareStack({ standalone });
   await buildImages(info);
-  await startStack(info, process.env['E2E_KEEP_STACK'] === '1');
-  // Written once the stack is up: its URLs are the ports Docker picked.
-  writeFileSync(RUN_INFO_FILE, JSON.stringify(info, null, 2));
   process.env['E2E_RUN_INFO'] = RUN_INFO_FILE;
-  console.log(`[e2e] stack ${info.project} healthy in ${((Date.now() - started) / 1000).toFixed(1)}s at ${info.gatewayURL}`);
+  const keepOnFailure = process.env['E2E_KEEP_STACK'] === '1';
+  rememberSharedStackStart({
+    info,
+    started: startStack(info, keepOnFailure).then(
+      () => {
+        // Written once the stack is up: its URLs are the ports Docker picked.
+        writeFileSync(RUN_INFO_FILE, JSON.stringify(info, null, 2));
+        console.log(`[e2e] shared stack ${info.project} healthy ${((Date.now() - started) / 1000).toFixed(1)} s after setup began, at ${info.gatewayURL}`);
+        return true;
+      },
+      (error: unknown) => {
+        writeFileSync(RUN_START_FAILED_FILE, (error as Error).message);
+        console.error(`[e2e] the shared stack ${info.project} did not start: ${(error as Error).message}`);
+        return false;
+      },
+    ),
+  });
+  console.log(`[e2e] images ready in ${((Date.now() - started) / 1000).toFixed(1)} s; the shared stack ${info.project} is starting`);
 }

@@ -1,15 +1,14 @@
 import { rmSync } from 'node:fs';
-import { readRunInfo, RUN_INFO_FILE } from './tests/support/run-info';
+import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackStart } from './tests/support/run-info';
 import { downStack, leftovers } from './tests/support/stack';
 
 /** Takes the run's stack down with its volumes, also after failures; E2E_KEEP_STACK=1 keeps it. */
 export default async function globalTeardown(): Promise<void> {
-  let info;
-  try {
-    info = readRunInfo();
-  } catch {
-    return;
-  }
+  const start = sharedStackStart();
+  if (!start) return;
+  // The start may still be going (a run that ended early): it must finish before the down.
+  await start.started;
+  const { info } = start;
   if (process.env['E2E_KEEP_STACK'] === '1') {
     console.log(`[e2e] E2E_KEEP_STACK=1: stack ${info.project} left running at ${info.gatewayURL}; data in ${info.dataDir}.`);
     // The compose files interpolate E2E_RUN_DIR (the test CA's mount): the command must set it.
@@ -23,5 +22,6 @@ export default async function globalTeardown(): Promise<void> {
   if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
   rmSync(info.runDir, { recursive: true, force: true });
   rmSync(RUN_INFO_FILE, { force: true });
+  rmSync(RUN_START_FAILED_FILE, { force: true });
   console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -3,7 +3,7 @@ import { test as base, expect } from '@playwright/test';
 import { attachExchange, recordingRequestContext } from './support/exchanges';
 import { MockAdmin } from './support/mock-admin';
 import { prepareStack, removeStack, startStack, type StackOptions } from './support/lifecycle';
-import { readRunInfo, type RunInfo } from './support/run-info';
+import { composeIsStandalone, waitForRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets } from './support/secrets';
 import { serviceLogs } from './support/stack';
 import { StatsFile, tagOfEndpoint } from './support/stats-file';
@@ -28,9 +28,9 @@ export interface TestFixtures {
   statsLinesInReport: void;
 }
 
-let shared: RunInfo | undefined;
-function sharedRunInfo(): RunInfo {
-  shared ??= readRunInfo();
+let shared: Promise<RunInfo> | undefined;
+function sharedRunInfo(): Promise<RunInfo> {
+  shared ??= waitForRunInfo();
   return shared;
 }
 
@@ -96,8 +96,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
   run: [
     async ({ ownStack, ownStacks }, use) => {
-      const shared = sharedRunInfo();
-      await use((await ownStacks.get(ownStack, shared.standalone)) ?? shared);
+      // The shared stack may still be starting: an own stack does not wait for it.
+      const own = await ownStacks.get(ownStack, composeIsStandalone());
+      await use(own ?? (await sharedRunInfo()));
     },
     { timeout: 180_000 },
   ],

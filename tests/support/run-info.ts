@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** What global setup tells the tests about the stack it brought up. */
@@ -31,4 +31,42 @@ export function readRunInfo(): RunInfo {
   } catch (error) {
     throw new Error(`No e2e stack is described at ${path} (${(error as Error).message}). Run the suite with 'npx playwright test', whose global setup brings the stack up.`);
   }
+}
+
+/** Written instead of RUN_INFO_FILE when the shared stack failed to start: what went wrong. */
+export const RUN_START_FAILED_FILE = join(E2E_DIR, 'current-run.failed.txt');
+
+/**
+ * The shared stack's description, once global setup's start of it (which goes on while the
+ * workers start) has written it; throws what went wrong if the start failed.
+ */
+export async function waitForRunInfo(timeoutMs = 240_000): Promise<RunInfo> {
+  const path = process.env['E2E_RUN_INFO'] ?? RUN_INFO_FILE;
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (existsSync(RUN_START_FAILED_FILE)) throw new Error(`The shared e2e stack did not start:\n${readFileSync(RUN_START_FAILED_FILE, 'utf8')}`);
+    if (Date.now() > deadline) throw new Error(`The shared e2e stack was not described at ${path} within ${timeoutMs / 1000} s.`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return readRunInfo();
+}
+
+/** Whether Compose is the standalone docker-compose (set by global setup for the workers). */
+export function composeIsStandalone(): boolean {
+  return process.env['E2E_COMPOSE_STANDALONE'] === '1';
+}
+
+/** The shared stack's start, begun by global setup and awaited by global teardown (the runner's process). */
+interface SharedStackStart {
+  info: RunInfo;
+  started: Promise<boolean>;
+}
+const SHARED_START = Symbol.for('lmgate.e2e.sharedStackStart');
+
+export function rememberSharedStackStart(start: SharedStackStart): void {
+  (globalThis as Record<symbol, unknown>)[SHARED_START] = start;
+}
+
+export function sharedStackStart(): SharedStackStart | undefined {
+  return (globalThis as Record<symbol, unknown>)[SHARED_START] as SharedStackStart | undefined;
 }
