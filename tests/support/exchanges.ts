@@ -17,8 +17,10 @@ export interface Exchange {
 
 function bodyText(body: string | Buffer | undefined): string {
   if (body === undefined || body.length === 0) return '(empty)';
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  return text.length > BODY_LIMIT ? `${text.slice(0, BODY_LIMIT)}\n… (${text.length - BODY_LIMIT} more characters)` : text;
+  if (body.length <= BODY_LIMIT) return typeof body === 'string' ? body : body.toString('utf8');
+  // Cut before decoding: bodies go up to 64 MiB.
+  const head = typeof body === 'string' ? body.slice(0, BODY_LIMIT) : body.subarray(0, BODY_LIMIT).toString('utf8');
+  return `${head}\n… (${body.length - BODY_LIMIT} more ${typeof body === 'string' ? 'characters' : 'bytes'})`;
 }
 
 function headerLines(headers: Record<string, string> | undefined): string {
