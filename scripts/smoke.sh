@@ -89,6 +89,14 @@ service_ports=$(docker ps --filter "label=com.docker.compose.project=$project" \
 check "service port not published on the host" "no" "$(grep -q -- '->' <<<"$service_ports" && echo yes || echo no)"
 check "nginx published on 127.0.0.1 only" "127.0.0.1:$port" "$("${compose[@]}" port nginx 8080)"
 
+# The gateway's timing variables: a value it cannot use stops it at once, naming the variable.
+refused_start() {
+  docker run --rm -e "$1" "lmgate/nginx:${LMGATE_IMAGE_TAG:-local}" 2>&1 >/dev/null | grep -c "${1%%=*} must be" || true
+}
+check "LMGATE_AUTH_TIMEOUT=soon refused, by name" "1" "$(refused_start LMGATE_AUTH_TIMEOUT=soon)"
+check "LMGATE_PROVIDER_CONNECT_TIMEOUT=0s refused, by name" "1" "$(refused_start LMGATE_PROVIDER_CONNECT_TIMEOUT=0s)"
+check "LMGATE_STATS_DELIVERY_INTERVAL=100ms refused, by name" "1" "$(refused_start LMGATE_STATS_DELIVERY_INTERVAL=100ms)"
+
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$project"; \
   docker network ls -q --filter "label=com.docker.compose.project=$project"; \

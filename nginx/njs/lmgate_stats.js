@@ -16,8 +16,9 @@ var CAPTURE_CAP = 2 * 1024 * 1024;
 var STATS_URL = 'http://127.0.0.1:8082/stats';
 var BATCH_MAX_RECORDS = 5000;
 var BATCH_MAX_CHARS = 8 * 1024 * 1024;
-// No new batch after this; with js_fetch_timeout (500 ms) a run ends before the next
-// js_periodic tick (1 s), which would cut it off.
+// No new batch after this; with js_fetch_timeout (half the interval) a run ends before
+// the next js_periodic tick, which would cut it off. nginx/start.sh sets it from the
+// interval ($lmgate_delivery_budget_ms); this is the value for the default 1 s.
 var DELIVERY_BUDGET_MS = 300;
 
 // njs gives each request its own VM, so this state belongs to one response.
@@ -121,11 +122,12 @@ function nextBatch(records) {
     return batch;
 }
 
-async function deliver() {
+async function deliver(s) {
     reportDrops();
     var records = ngx.shared.lmgate_records;
     var started = Date.now();
-    while (Date.now() - started < DELIVERY_BUDGET_MS) {
+    var budget = Number(s.variables.lmgate_delivery_budget_ms) || DELIVERY_BUDGET_MS;
+    while (Date.now() - started < budget) {
         var batch = nextBatch(records);
         if (batch.keys.length === 0) {
             return;

@@ -7,7 +7,9 @@ import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, t
 
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze and
 // stop the service), its tests one after another.
-test.use({ ownStack: { label: 'stats-delivery' } });
+// Production's delivery interval (and so its 500 ms fetch timeout): the timing test below
+// tells a call that waited on a delivery by that much.
+test.use({ ownStack: { label: 'stats-delivery', env: { E2E_STATS_DELIVERY_INTERVAL: '1s' } } });
 test.describe.configure({ mode: 'default' });
 
 /**

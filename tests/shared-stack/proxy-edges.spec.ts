@@ -27,7 +27,7 @@ test.describe('edges of proxying', () => {
 
   test('the recorded timestamp is when the request arrived, also for a stream that lasts seconds', async ({ run, tagged, tag, stats, recordExchange }) => {
     const url = run.gatewayURL + tagged('/anthropic/v1/messages');
-    const headers = { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-mock-event-delay-ms': '400' };
+    const headers = { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-mock-event-delay-ms': '250' };
     const body = JSON.stringify({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'count' }] });
     const sentAt = Date.now();
     const stream = await readTimedStream(url, { method: 'POST', headers, body });

@@ -2,7 +2,7 @@ import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { arrivalOf, readTimedStream, type TimedStream } from '../support/stream-reader';
 
-const EVENT_DELAY_MS = 500;
+const EVENT_DELAY_MS = 300;
 
 test.describe('streaming is not buffered', () => {
   const streams: Array<{ name: string; path: string; headers: Record<string, string>; body: object; first: string; last: string }> = [
@@ -48,7 +48,8 @@ test.describe('streaming is not buffered', () => {
       // everything at the end, so the first event would arrive with the last.
       const streamDuration = (events - 1) * EVENT_DELAY_MS;
       expect(last - first).toBeGreaterThanOrEqual(streamDuration * 0.7);
-      expect(first - stream.startedAt).toBeLessThan(EVENT_DELAY_MS * 2);
+      // The first event long before the end: a slow machine may delay it, not hold it.
+      expect(first - stream.startedAt).toBeLessThan(streamDuration / 2);
       expect(stream.chunks.length).toBeGreaterThanOrEqual(events / 2);
       expect(Buffer.byteLength(stream.body)).toBe(recorded!.response!.bodyLength);
       const [line] = await stats.waitForLines(tag);
