@@ -1,56 +1,18 @@
-/** The two ways the benchmark loads a configuration: many connections at once, and one at a time. */
+/** Latency without load: one keep-alive connection per target, calls one at a time. */
 import { Agent, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import autocannon from 'autocannon';
-import type { Measurement } from './types';
 
 export interface Target {
-  id: 'mock' | 'plain' | 'plain-sse' | 'gateway' | 'gateway-sse';
   label: string;
   url: (tag: string) => string;
   headers: Record<string, string>;
   body: string;
-  countsStats: boolean;
 }
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** `amount` calls over `connections` keep-alive connections, as fast as they are answered. */
-export async function loadRun(target: Target, tag: string, connections: number, amount: number): Promise<Measurement> {
-  const started = performance.now();
-  let lastResponse = started;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: target.url(tag),
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...target.headers },
-        body: target.body,
-        connections,
-        amount,
-        timeout: 20,
-      },
-      (error, res) => (error ? reject(error) : resolve(res)),
-    );
-    instance.on('response', () => {
-      lastResponse = performance.now();
-    });
-  });
-  // Over the time to the last answer: autocannon ends a bounded run only on its next
-  // one-second tick, so its own duration would add up to a second of idling.
-  const seconds = (lastResponse - started) / 1000;
-  return {
-    requestsPerSecond: result['2xx'] / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    errors: result.errors + result.timeouts + result.non2xx,
-    durationSeconds: seconds,
-  };
 }
 
 /** One call on the agent's single keep-alive connection, timed to the microsecond. */

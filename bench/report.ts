@@ -1,52 +1,72 @@
-import { type CpuSample, nginxOf, totalOf } from './cpu';
-import type { BenchResults } from './types';
+import { type CpuSample, nginxOf } from './cpu';
+import type { BenchResults, RowResult } from './types';
 
 function escape(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 }
 
-/** One self-contained page: a bar per configuration (median req/s) and the figures. */
-export function renderHtml(results: BenchResults): string {
-  const max = Math.max(...results.configs.map((c) => c.median.requestsPerSecond), 1);
-  const barHeight = 34;
-  const width = 640;
-  const labelWidth = 230;
-  const bars = results.configs
-    .map((c, i) => {
-      const w = Math.round(((width - labelWidth - 90) * c.median.requestsPerSecond) / max);
-      const y = i * (barHeight + 10);
-      return `<text x="0" y="${y + 22}">${escape(c.label)}</text>` +
-        `<rect x="${labelWidth}" y="${y}" width="${w}" height="${barHeight}" fill="${c.id.startsWith('gateway') ? '#2f6fdf' : '#8a8a8a'}"/>` +
-        `<text x="${labelWidth + w + 6}" y="${y + 22}">${c.median.requestsPerSecond.toFixed(0)}/s</text>`;
+const PARTS: Array<{ name: string; colour: string; of: (c: CpuSample) => number }> = [
+  { name: 'nginx', colour: '#2f6fdf', of: nginxOf },
+  { name: 'service', colour: '#e08a1e', of: (c) => c.lmgate },
+  { name: 'upstream', colour: '#9a9a9a', of: (c) => c['mock-upstream'] },
+];
+
+/** A bar per row: throughput, or CPU per call stacked by container. */
+function chart(rows: RowResult[], value: (r: RowResult) => Array<{ width: number; colour: string }>, caption: (r: RowResult) => string, scale: number): string {
+  const barHeight = 26;
+  const labelWidth = 300;
+  const width = 760;
+  const bars = rows
+    .map((r, i) => {
+      const y = i * (barHeight + 8);
+      let x = labelWidth;
+      const parts = value(r)
+        .map((p) => {
+          const w = Math.max(0, Math.round(((width - labelWidth - 110) * p.width) / scale));
+          const rect = `<rect x="${x}" y="${y}" width="${w}" height="${barHeight}" fill="${p.colour}"/>`;
+          x += w;
+          return rect;
+        })
+        .join('');
+      return `<text x="0" y="${y + 18}">${escape(`${r.stack}: ${r.label}`)}</text>${parts}<text x="${x + 6}" y="${y + 18}">${escape(caption(r))}</text>`;
     })
     .join('\n');
-  const rows = results.configs
-    .map((c) => `<tr><td>${escape(c.label)}</td><td>${c.median.requestsPerSecond.toFixed(0)}</td><td>${c.median.p50.toFixed(2)}</td><td>${c.median.p99.toFixed(2)}</td>` +
-      `<td>${c.runs.reduce((n, r) => n + r.errors, 0)}</td><td>${c.statsLines === null ? '—' : `${c.statsLines} / ${c.runs.reduce((n, r) => n + r.ok, 0)}`}</td></tr>`)
+  return `<svg width="${width}" height="${rows.length * (barHeight + 8)}" role="img">${bars}</svg>`;
+}
+
+/** One self-contained page: throughput and CPU per call (stacked by container) for every row. */
+export function renderHtml(results: BenchResults): string {
+  const rows = results.rows;
+  const maxRate = Math.max(...rows.map((r) => r.median.requestsPerSecond), 1);
+  const total = (r: RowResult) => PARTS.reduce((n, p) => n + p.of(r.median.cpu), 0);
+  const maxCpu = Math.max(...rows.map(total), 1);
+  const throughput = chart(rows, (r) => [{ width: r.median.requestsPerSecond, colour: r.id.startsWith('gateway') ? '#2f6fdf' : '#8a8a8a' }], (r) => `${r.median.requestsPerSecond.toFixed(0)}/s`, maxRate);
+  const cpu = chart(rows, (r) => PARTS.map((p) => ({ width: p.of(r.median.cpu), colour: p.colour })), (r) => `${total(r).toFixed(0)} µs`, maxCpu);
+  const legend = PARTS.map((p) => `<span style="display:inline-block;width:.8rem;height:.8rem;background:${p.colour}"></span> ${p.name}`).join(' &nbsp; ');
+  const ratios = Object.entries(results.ratios)
+    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×</li>`)
     .join('\n');
-  const height = results.configs.length * (barHeight + 10);
-  const cpuRow = (label: string, c: CpuSample) =>
-    `<tr><td>${label}</td><td>${nginxOf(c).toFixed(0)}</td><td>${c.lmgate.toFixed(0)}</td><td>${c['mock-upstream'].toFixed(0)}</td>` +
-    `<td>${totalOf(c).toFixed(0)}</td></tr>`;
-  const cpu = results.cpuPerCall
-    ? `<h2>CPU per call by container (µs; cgroup figures, idle use taken out)</h2>
-<table><thead><tr><th>configuration</th><th>nginx</th><th>service</th><th>mock</th><th>total</th></tr></thead>
-<tbody>${cpuRow('(2) plain nginx proxy', results.cpuPerCall.plain)}${cpuRow('(3) gateway', results.cpuPerCall.gateway)}</tbody></table>`
-    : '';
+  const table = rows
+    .map((r) => `<tr><td>${escape(r.stack)}</td><td>${escape(r.label)}</td><td>${r.median.requestsPerSecond.toFixed(0)}</td><td>${r.median.p50.toFixed(2)}</td><td>${r.median.p99.toFixed(2)}</td>` +
+      PARTS.map((p) => `<td>${p.of(r.median.cpu).toFixed(0)}</td>`).join('') +
+      `<td>${r.stats ? `${r.stats.lines} / ${r.stats.answered}${r.stats.ok ? '' : ' ✗'}` : '—'}</td></tr>`)
+    .join('\n');
+  const s = results.settings;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>LMGate benchmark ${escape(results.startedAt)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:52rem}td,th{padding:.25rem .75rem;text-align:right}td:first-child,th:first-child{text-align:left}svg text{font-size:13px}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:56rem}td,th{padding:.25rem .6rem;text-align:right}td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}svg text{font-size:13px}</style>
 </head><body>
 <h1>LMGate benchmark</h1>
-<p>${escape(results.startedAt)} · ${results.machine.cpus} CPUs · Node ${escape(results.machine.node)} · ${results.settings.runs} runs × ${results.settings.requests} requests, ${results.settings.connections} connections; medians shown.</p>
-<h2>Throughput (requests/s, higher is better)</h2>
-<svg width="${width}" height="${height}" role="img" aria-label="requests per second by configuration">${bars}</svg>
-<p><strong>Gateway / plain proxy: ${results.ratios.gatewayOverPlain.toFixed(2)}×</strong> (SSE: ${results.ratios.sseOverPlain.toFixed(2)}× of the plain proxy, ${results.ratios.sseOverPlainSse.toFixed(2)}× of the plain proxy streaming the same replies).
-Unloaded p50 (one connection): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms —
-<strong>added ${results.ratios.addedUnloadedP50Ms.toFixed(3)} ms</strong>.</p>
-<table><thead><tr><th>configuration</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>errors</th><th>stats lines / 2xx</th></tr></thead>
-<tbody>${rows}</tbody></table>
+<p>${escape(results.startedAt)} · ${results.machine.cpus} CPUs · load average at the end ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} · wrk ${s.threads} threads, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s per row; medians shown.</p>
+<ul>${ratios}</ul>
+<p>Unloaded p50 (proxy-bound, one connection each): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms — added <strong>${(results.unloaded.addedMs * 1000).toFixed(0)} µs</strong>.</p>
+<h2>CPU per call by container (µs; cgroups, idle use taken out)</h2>
+<p>${legend}</p>
 ${cpu}
+<h2>Throughput (requests/s)</h2>
+${throughput}
+<table><thead><tr><th>stack</th><th>row</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th>${PARTS.map((p) => `<th>${p.name} µs</th>`).join('')}<th>stats lines / answered</th></tr></thead>
+<tbody>${table}</tbody></table>
 </body></html>
 `;
 }

@@ -1,80 +1,50 @@
 /**
- * The benchmark's stack: the e2e stack plus a plain nginx proxy and the mock's TLS port
- * on the host (docker-compose.bench.yaml). Reuses a stack an earlier `BENCH_KEEP_STACK=1`
- * run left up; otherwise brings one up and takes it down again unless asked to keep it.
+ * The benchmark's stacks: the e2e stack plus a plain nginx proxy (docker-compose.bench.yaml),
+ * with production's timings, and either a static nginx upstream in the mock's place
+ * (docker-compose.bench-static.yaml: the proxy-bound rows) or the Fastify mock (the
+ * realistic rows). Load goes straight to the containers' addresses on the compose network:
+ * docker-proxy, on a published port, would add a process of its own to every call.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildImages, E2E_COMPOSE_FILES, freePort, prepareStack, removeStack, startStack, waitForHealth } from '../tests/support/lifecycle';
-import { E2E_DIR, type RunInfo } from '../tests/support/run-info';
+import { E2E_COMPOSE_FILES, prepareStack, removeStack, startStack } from '../tests/support/lifecycle';
+import { inspectContainer, projectContainers } from '../tests/support/docker-engine';
+import type { RunInfo } from '../tests/support/run-info';
 
-export const BENCH_COMPOSE_FILES = [...E2E_COMPOSE_FILES, 'docker-compose.bench.yaml'];
-// Not under the suite's prefix: the suite removes its own stacks once their runner is gone.
-const KEPT_PREFIX = 'lmgate-bench-';
-const KEPT_STACK_FILE = join(E2E_DIR, 'bench-stack.json');
+export type UpstreamKind = 'static' | 'mock';
 
 export interface BenchStack {
+  kind: UpstreamKind;
   info: RunInfo;
-  plainURL: string;
-  mockURL: string;
-  /** True when this run brought the stack up (and so may take it down). */
-  started: boolean;
+  /** The compose network address of each service's container. */
+  addresses: Record<'nginx' | 'plain-proxy' | 'lmgate' | 'mock-upstream', string>;
 }
 
-function readKeptStack(): BenchStack | null {
-  return existsSync(KEPT_STACK_FILE) ? (JSON.parse(readFileSync(KEPT_STACK_FILE, 'utf8')) as BenchStack) : null;
+const OVERLAYS: Record<UpstreamKind, string[]> = {
+  static: ['docker-compose.bench.yaml', 'docker-compose.bench-static.yaml'],
+  mock: ['docker-compose.bench.yaml'],
+};
+
+async function addressOf(info: RunInfo, service: string): Promise<string> {
+  const [container] = (await projectContainers(info.project, service)).filter((c) => c.State === 'running');
+  if (!container) throw new Error(`${service} of ${info.project} is not running`);
+  const networks = ((await inspectContainer(container.Id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+  const address = Object.values(networks)[0]?.IPAddress;
+  if (!address) throw new Error(`${service} of ${info.project} has no address`);
+  return address;
 }
 
-async function keptStack(): Promise<BenchStack | null> {
-  const stack = readKeptStack();
-  if (!stack) return null;
-  try {
-    await waitForHealth(stack.info, 5_000);
-    return { ...stack, started: false };
-  } catch {
-    console.log(`[bench] the stack kept in ${KEPT_STACK_FILE} (${stack.info.project}) is not healthy; starting a new one`);
-    await removeStack(stack.info);
-    rmSync(KEPT_STACK_FILE, { force: true });
-    return null;
-  }
-}
-
-export async function openStack(standalone: boolean, keep: boolean): Promise<BenchStack> {
-  const kept = await keptStack();
-  if (kept) {
-    console.log(`[bench] reusing the stack ${kept.info.project} that an earlier run kept; it stays up`);
-    return kept;
-  }
-  const [plainPort, mockPort] = await Promise.all([freePort(), freePort()]);
+export async function openStack(kind: UpstreamKind, standalone: boolean): Promise<BenchStack> {
   const info = await prepareStack({
     standalone,
-    label: 'bench',
-    ...(keep ? { prefix: KEPT_PREFIX } : {}),
-    env: { BENCH_PLAIN_PORT: String(plainPort), BENCH_MOCK_TLS_PORT: String(mockPort) },
+    label: `bench-${kind}`,
+    // Production's timings, not the suite's shorter ones (docker-compose.e2e.yaml).
+    env: { E2E_STATS_DELIVERY_INTERVAL: '1s', E2E_AUTH_TIMEOUT: '3s', E2E_PROVIDER_CONNECT_TIMEOUT: '10s', E2E_STATS_FLUSH_SECONDS: '1', E2E_ALLOWLIST_POLL_SECONDS: '30' },
   });
-  info.composeFiles = BENCH_COMPOSE_FILES;
-  const stack: BenchStack = { info, plainURL: `http://127.0.0.1:${plainPort}`, mockURL: `https://127.0.0.1:${mockPort}`, started: true };
-  await buildImages(info);
+  info.composeFiles = [...E2E_COMPOSE_FILES, ...OVERLAYS[kind]];
   await startStack(info);
-  if (keep) {
-    writeFileSync(KEPT_STACK_FILE, JSON.stringify(stack, null, 2));
-    console.log(`[bench] keeping the stack ${info.project}: later runs reuse it; remove it with BENCH_DOWN=1 npm run bench`);
-  }
-  return stack;
+  const [nginx, plain, lmgate, upstream] = await Promise.all(['nginx', 'plain-proxy', 'lmgate', 'mock-upstream'].map((s) => addressOf(info, s)));
+  return { kind, info, addresses: { nginx: nginx!, 'plain-proxy': plain!, lmgate: lmgate!, 'mock-upstream': upstream! } };
 }
 
-export async function closeStack(stack: BenchStack, keep: boolean): Promise<void> {
-  if (stack.started && !keep) await removeStack(stack.info);
-}
-
-/** Takes down a kept stack, if there is one. */
-export async function removeKeptStack(): Promise<void> {
-  const stack = readKeptStack();
-  if (!stack) {
-    console.log('[bench] no kept stack');
-    return;
-  }
+export async function closeStack(stack: BenchStack): Promise<void> {
   await removeStack(stack.info);
-  rmSync(KEPT_STACK_FILE, { force: true });
-  console.log(`[bench] removed the kept stack ${stack.info.project}`);
 }

@@ -11,6 +11,7 @@ export class StatsTally {
   private readonly offsets = new Map<number, number>();
   private readonly partial = new Map<number, string>();
   private readonly counts = new Map<string, number>();
+  private readonly requestIds = new Map<string, Set<string>>();
 
   constructor(private readonly statsFile: string) {}
 
@@ -18,6 +19,12 @@ export class StatsTally {
   count(tag: string): number {
     this.readNew();
     return this.counts.get(tag) ?? 0;
+  }
+
+  /** Lines with this tag whose request_id an earlier line of the tag already had. */
+  duplicates(tag: string): number {
+    this.readNew();
+    return (this.counts.get(tag) ?? 0) - (this.requestIds.get(tag)?.size ?? 0);
   }
 
   private readNew(): void {
@@ -43,8 +50,13 @@ export class StatsTally {
       this.partial.set(ino, text.slice(end + 1));
       for (const line of text.slice(0, end + 1).split('\n')) {
         if (line.trim() === '') continue;
-        const tag = tagOfEndpoint((JSON.parse(line) as { endpoint: string }).endpoint);
-        if (tag !== null) this.counts.set(tag, (this.counts.get(tag) ?? 0) + 1);
+        const record = JSON.parse(line) as { endpoint: string; request_id?: string | null };
+        const tag = tagOfEndpoint(record.endpoint);
+        if (tag === null) continue;
+        this.counts.set(tag, (this.counts.get(tag) ?? 0) + 1);
+        const ids = this.requestIds.get(tag) ?? new Set<string>();
+        ids.add(record.request_id ?? `(none ${ids.size})`);
+        this.requestIds.set(tag, ids);
       }
     }
   }

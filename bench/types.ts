@@ -1,47 +1,45 @@
 import type { CpuSample } from './cpu';
+import type { UpstreamKind } from './stack';
+import type { WrkResult } from './wrk';
 
-export interface Measurement {
-  requestsPerSecond: number;
-  /** Latency percentiles in milliseconds. */
-  p50: number;
-  p99: number;
-  ok: number;
-  errors: number;
-  durationSeconds: number;
+export type RowId = 'upstream' | 'plain' | 'gateway' | 'plain-sse' | 'gateway-sse';
+
+export interface Round {
+  wrk: WrkResult;
+  /** Microseconds of CPU per completed call by container, the stack's idle use taken out. */
+  cpu: CpuSample;
 }
 
-export interface ConfigResult {
-  id: string;
+export interface RowResult {
+  stack: UpstreamKind;
+  id: RowId;
   label: string;
-  runs: Measurement[];
-  median: Measurement;
-  /** Stats lines written for this configuration's runs; null where no stats are kept. */
-  statsLines: number | null;
+  rounds: Round[];
+  median: { requestsPerSecond: number; p50: number; p99: number; cpu: CpuSample };
+  /**
+   * Gateway rows: stats lines against answered calls. wrk stops mid-call at the end of a
+   * run, and the gateway records a call whose client left too, so lines may exceed the
+   * 2xx answers by up to the connections; fewer lines, or a request_id twice, is a loss
+   * or a double.
+   */
+  stats: { answered: number; lines: number; duplicates: number; ok: boolean } | null;
 }
 
-/** Microseconds of CPU per call by container for (2) and (3), and the stats lines of (3)'s calls. */
-export interface CpuBreakdown {
-  plain: CpuSample;
-  gateway: CpuSample;
-  statsLines: number;
-  ok: number;
+export interface StackRatios {
+  /** Gateway / plain proxy, median throughput. */
+  throughput: number;
+  sseThroughput: number;
+  /** Gateway's CPU per call (nginx + service) / the plain proxy's (nginx). */
+  cpu: number;
+  sseCpu: number;
 }
 
 export interface BenchResults {
   startedAt: string;
-  machine: { cpus: number; node: string };
-  settings: { runs: number; requests: number; connections: number; unloadedPairs: number };
-  configs: ConfigResult[];
-  /** Median over the runs of the p50 in milliseconds with one connection. */
-  unloaded: { plain: number; gateway: number };
-  ratios: {
-    gatewayOverPlain: number;
-    sseOverPlain: number;
-    sseOverPlainSse: number;
-    /** (3)/(2) of each round: the two ran back to back. */
-    gatewayOverPlainByRun: number[];
-    addedUnloadedP50Ms: number;
-  };
-  /** null where cgroups cannot be read. */
-  cpuPerCall: CpuBreakdown | null;
+  machine: { cpus: number; node: string; loadAverage: number[] };
+  settings: { rounds: number; seconds: number; connections: number; threads: number; unloadedPairs: number };
+  rows: RowResult[];
+  ratios: Record<UpstreamKind, StackRatios>;
+  /** Proxy-bound stack, one keep-alive connection each, interleaved: p50 in ms and the added median. */
+  unloaded: { plain: number; gateway: number; addedMs: number };
 }

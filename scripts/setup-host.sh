@@ -168,9 +168,28 @@ install_promtool() {
   rm -rf "$tmp"
 }
 
+# The benchmark's load generator (npm run bench); the tests do not need it.
+install_wrk() {
+  if command -v wrk >/dev/null; then
+    log "wrk: present"
+    return
+  fi
+  if ! is_debian_root; then
+    log "wrk: not found; npm run bench needs it (Debian/Ubuntu: the wrk package)"
+    return
+  fi
+  apt_update_once
+  if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; then
+    log "wrk: installed"
+  else
+    log "wrk: could not be installed; npm run bench needs it"
+  fi
+}
+
 timed install_engine
 timed install_compose
 timed install_promtool
+timed install_wrk
 timed start_daemon
 if [ "$want_images" = 1 ]; then
   timed "$here/build-base-images.sh"
