@@ -35,6 +35,9 @@ duration() {
   fi
   echo "$value"
 }
+# How long an allow or refuse decision of the service is kept, per set of key headers.
+auth_cache_ttl=$(duration LMGATE_AUTH_CACHE_TTL "${LMGATE_AUTH_CACHE_TTL:-2s}")
+printf 'js_shared_dict_zone zone=lmgate_auth_decisions:16m timeout=%s type=string evict;\n' "$auth_cache_ttl" >/tmp/lmgate-auth-cache.conf
 # How long nginx waits for the service's answer about a key before refusing the call.
 auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "${LMGATE_AUTH_TIMEOUT:-3s}")
 # How long nginx waits for a provider's TCP and TLS handshakes (then 504).

@@ -3,14 +3,16 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { test, expect } from '../fixtures';
 import { scrape, sumOf } from '../support/metrics';
 import { freezeService, thawService, serviceLogs } from '../support/stack';
-import { allowListCsv, AUTH_CACHE_SECONDS, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
+import { allowListCsv, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
 // The service's files — the allow-list it reloads, the stats file it writes — changed under
 // it, on a stack of its own. The allow-list poll is a knob of the e2e overlay
 // (E2E_ALLOWLIST_POLL_SECONDS).
 const POLL_SECONDS = 0.2;
-test.use({ ownStack: { label: 'files', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS) } } });
+// nginx keeps a decision this long (production: 2 s): every reload below waits it out.
+const AUTH_CACHE_SECONDS = 0.5;
+test.use({ ownStack: { label: 'files', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS), E2E_AUTH_CACHE_TTL: `${AUTH_CACHE_SECONDS * 1000}ms` } } });
 test.describe.configure({ mode: 'default' });
 
 const NEW_KEY: TestKey = HOT_RELOAD_KEY;
@@ -20,6 +22,15 @@ const RELOAD_WITHIN_MS = 5_000;
 /** Rewrites the allow-list in place, as an operator's editor would. */
 function writeAllowList(path: string, text: string): void {
   writeFileSync(path, text);
+}
+
+const okReloads = async (metricsURL: string) => sumOf(await scrape(metricsURL), 'lmgate_allowlist_reloads_total', { result: 'ok' });
+
+/** Puts a good list back and waits until the service has taken it: no reload spills into the next test. */
+async function restoreAllowList(run: { allowListFile: string; metricsURL: string }, text: string): Promise<void> {
+  const before = await okReloads(run.metricsURL);
+  writeAllowList(run.allowListFile, text);
+  await expect.poll(() => okReloads(run.metricsURL), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
 }
 
 test.describe('allow-list hot reload', () => {
@@ -76,7 +87,7 @@ test.describe('allow-list hot reload', () => {
       expect(await status(request, tagged('/openai/v1/chat/completions'), KEYS.alpha.key), JSON.stringify(broken)).toBe(200);
       expect(await status(request, tagged('/openai/v1/chat/completions'), KEYS.beta.key)).toBe(200);
     }
-    writeAllowList(run.allowListFile, original);
+    await restoreAllowList(run, original);
   });
 
   test('during reloads under steady traffic, a key present in every version is never refused', async ({ request, run, tagged }) => {
@@ -96,7 +107,7 @@ test.describe('allow-list hot reload', () => {
         refused += batch.filter((s) => s !== 200).length;
       }
     })();
-    const reloads = async () => sumOf(await scrape(run.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'ok' });
+    const reloads = () => okReloads(run.metricsURL);
     for (let i = 0; i < 6; i++) {
       const before = await reloads();
       writeAllowList(run.allowListFile, allowListCsv(i % 2 === 0 ? [...INITIAL_KEYS, NEW_KEY] : INITIAL_KEYS));
@@ -105,13 +116,13 @@ test.describe('allow-list hot reload', () => {
     }
     writing = false;
     await traffic;
-    writeAllowList(run.allowListFile, original);
+    await restoreAllowList(run, original);
     expect(calls).toBeGreaterThan(20);
     expect(refused, `${refused} of ${calls} calls refused`).toBe(0);
   });
 
   test('the file as people write it: a BOM, CRLF line ends, quoted fields, spaces around values, a trailing blank line', async ({ request, run, tagged }) => {
-    const reloads = async () => sumOf(await scrape(run.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'ok' });
+    const reloads = () => okReloads(run.metricsURL);
     const before = await reloads();
     const text =
       '\ufeffid , api_key , owner , added\r\n' +

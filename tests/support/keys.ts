@@ -11,7 +11,7 @@ export const KEYS = {
   gamma: { id: '303', key: 'ya29.e2e-gamma-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b', owner: 'team-gamma' },
 } as const satisfies Record<string, TestKey>;
 
-/** How long nginx keeps an auth decision (the lmgate_auth_decisions zone's timeout in nginx.conf). */
+/** How long nginx keeps an auth decision (LMGATE_AUTH_CACHE_TTL; E2E_AUTH_CACHE_TTL, 2s on a stack of the suite unless a file sets it). */
 export const AUTH_CACHE_SECONDS = 2;
 
 /** Added to and removed from the allow-list by the hot-reload tests. */
