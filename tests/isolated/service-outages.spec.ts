@@ -1,7 +1,7 @@
 import { test } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { expectFailClosedThrough, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
-import { composeRun } from '../support/stack';
+import { killService, startService, stopService } from '../support/stack';
 
 // Fail closed while the LMGate service is stopped or killed (spec §3; frozen and removed
 // are in service-answers.spec.ts), on a stack of its own
@@ -13,8 +13,8 @@ test.use({ ownStack: { label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY] } })
 test.describe.configure({ mode: 'default' });
 
 const outages: Outage[] = [
-  { name: 'stopped', down: (run) => composeRun(run, ['stop', '--timeout', '5', 'lmgate']), up: (run) => composeRun(run, ['start', 'lmgate']) },
-  { name: 'killed', down: (run) => composeRun(run, ['kill', '-s', 'SIGKILL', 'lmgate']), up: (run) => composeRun(run, ['start', 'lmgate']) },
+  { name: 'stopped', down: (run) => stopService(run, 'lmgate', 5), up: (run) => startService(run, 'lmgate') },
+  { name: 'killed', down: (run) => killService(run, 'lmgate'), up: (run) => startService(run, 'lmgate') },
 ];
 
 for (const outage of outages) {

@@ -2,7 +2,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
-import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, thawService, waitUntilHealthy } from '../support/stack';
+import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
 
 
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze and
@@ -109,14 +109,14 @@ for (const outage of [
       if (outage.stop) {
         // A paused container gets its SIGTERM once Docker thaws it for the stop: it flushes
         // what it holds and exits; nginx's /stats location then answers 502.
-        await composeRun(run, ['stop', '--timeout', '10', 'lmgate']);
+        await stopService(run, 'lmgate', 10);
         frozen = false;
       }
       // The delivery task met the outage and kept the records.
       await expect.poll(failedDeliveries, { timeout: 10_000, intervals: [200] }).toBeGreaterThan(failedBefore);
     } finally {
       if (frozen) await (outage.stop ? composeRun(run, ['unpause', 'lmgate']) : thawService(run, 'lmgate', service));
-      else await composeRun(run, ['start', 'lmgate']);
+      else await startService(run, 'lmgate');
     }
     await waitUntilHealthy(run, 'lmgate');
     await stats.waitForLines(tag, passed, 20_000);

@@ -65,6 +65,15 @@ export async function signalContainer(id: string, signal: string): Promise<void>
   await call('POST', `/containers/${encodeURIComponent(id)}/kill?signal=${encodeURIComponent(signal)}`);
 }
 
+/** docker stop: the stop signal, then SIGKILL after `seconds`. */
+export async function stopContainer(id: string, seconds: number): Promise<void> {
+  await call('POST', `/containers/${encodeURIComponent(id)}/stop?t=${seconds}`);
+}
+
+export async function startContainer(id: string): Promise<void> {
+  await call('POST', `/containers/${encodeURIComponent(id)}/start`);
+}
+
 export async function pauseContainer(id: string): Promise<void> {
   await call('POST', `/containers/${encodeURIComponent(id)}/pause`);
 }

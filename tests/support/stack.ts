@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as compose from 'docker-compose';
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
-import { containerLogLines, inspectContainer, pauseContainer, projectContainers, signalContainer } from './docker-engine';
+import { containerLogLines, inspectContainer, pauseContainer, projectContainers, signalContainer, startContainer, stopContainer } from './docker-engine';
 import { PROJECT_ROOT, type RunInfo } from './run-info';
 
 const run = promisify(execFile);
@@ -166,6 +166,22 @@ export async function pauseBeforeStop(info: RunInfo, service: Service, knownId?:
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * Stops, kills or starts a service's existing container through the Engine API: what
+ * `docker compose stop|kill|start <service>` does, without a Compose process per step.
+ */
+export async function stopService(info: RunInfo, service: Service, seconds: number): Promise<void> {
+  await stopContainer(await containerId(info, service), seconds);
+}
+
+export async function killService(info: RunInfo, service: Service): Promise<void> {
+  await signalContainer(await containerId(info, service), 'SIGKILL');
+}
+
+export async function startService(info: RunInfo, service: Service): Promise<void> {
+  await startContainer(await containerId(info, service));
 }
 
 /** Waits until the service's container reports healthy again. */
