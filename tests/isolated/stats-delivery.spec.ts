@@ -91,10 +91,12 @@ for (const outage of [
   test(`stats delivery survives a service that ${outage.name}: every record is written exactly once after it recovers`, async ({ run, request, tagged, tag, stats }) => {
     const failedDeliveries = async () => (await serviceLogs(run, ['nginx'], 2000)).split(outage.evidence).length - 1;
     const failedBefore = await failedDeliveries();
-    // A header set of its own: the decision kept for it lets calls through while the
-    // service is frozen (for the auth cache's 2 s), so their records meet the outage.
-    // A freeze is immediate; a stop (to get 5xx) comes after those calls.
-    const headers = { 'x-api-key': KEYS.beta.key, 'x-outage': tag };
+    // A header set of its own (an x-api-key beside the Bearer changes no decision, but
+    // the decision's key): the decision made for the first call, and no older one about
+    // to expire, lets the next calls through while the service is frozen (for the auth
+    // cache's 2 s), so their records meet the outage. A freeze is immediate; a stop (to
+    // get 5xx) comes after those calls.
+    const headers = { authorization: `Bearer ${KEYS.beta.key}`, 'x-api-key': `outage-${tag}`, 'x-outage': tag };
     const post = async (i: number) => (await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers, data: '{}' })).status();
     const service = await containerId(run, 'lmgate');
     expect(await post(0)).toBe(200);
