@@ -111,7 +111,7 @@ test.describe('routing', () => {
       data: { model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [] },
     });
     expect(response.status()).toBe(529);
-    const [recorded] = await mock.waitForRequests(tag);
+    const [recorded] = await mock.answered(tag);
     const received = await response.body();
     expect(received.length).toBe(recorded!.response!.bodyLength);
     expect(((await response.json()) as { error: { type: string } }).error.type).toBe('overloaded_error');

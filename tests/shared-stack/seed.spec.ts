@@ -20,7 +20,7 @@ test.describe('seed acceptance criteria', () => {
     expect(response.status()).toBe(200);
     const received = await response.body();
 
-    const [recorded] = await mock.waitForRequests(tag);
+    const [recorded] = await mock.answered(tag);
     expect(recorded?.method).toBe('POST');
     expect(recorded?.path).toBe('/v1/chat/completions');
     expect(Buffer.from(recorded?.bodyBase64 ?? '', 'base64').toString()).toBe(body);

@@ -199,7 +199,7 @@ test.describe('stats records', () => {
       }
 
       // The client's response is exactly what the provider sent, whatever stats made of it.
-      const [recorded] = await mock.waitForRequests(tag);
+      const [recorded] = await mock.answered(tag);
       expect(status).toBe(recorded!.response!.status);
       expect(received.length).toBe(recorded!.response!.bodyLength);
       expect(sha256(received)).toBe(recorded!.response!.bodySha256);
