@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { rmSync, writeFileSync } from 'node:fs';
 import { buildImages, E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
 import { PROJECT_ROOT, rememberSharedStackStart, RUN_INFO_FILE, RUN_START_FAILED_FILE } from './tests/support/run-info';
@@ -39,7 +41,9 @@ export default async function globalSetup(): Promise<void> {
   process.env['E2E_COMPOSE_STANDALONE'] = standalone ? '1' : '0';
   await removeAbandonedStacks(standalone);
 
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  // What `npm run build` runs in each workspace (node build.mjs), side by side and without
+  // three npm processes around it.
+  await Promise.all(['lmgate', 'mock-upstream'].map((workspace) => promisify(execFile)('node', ['build.mjs'], { cwd: join(PROJECT_ROOT, workspace) })));
 
   const info = await prepareStack({ standalone });
   await buildImages(info);

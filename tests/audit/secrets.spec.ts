@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { test, expect } from '../fixtures';
 import { formatExchange } from '../support/exchanges';
 import { ALL_SECRETS, GOOG_HEADER_KEY, KEYS, QUERY_KEY } from '../support/keys';
@@ -32,8 +33,10 @@ test('after the error paths were driven, no secret appears in any container log,
   // nginx: the LMGate service frozen, so the auth subrequest times out (logged).
   await freezeService(run, 'lmgate');
   try {
-    // A header spelling no other call used: no kept decision answers.
-    expect((await rawFetch(url('auth-timeout'), 'POST', [['X_Api_Key', KEYS.beta.key], ['x-goog-api-key', GOOG_HEADER_KEY]], '{}')).status).toBe(403);
+    // A set of key headers no other call used (spellings do not count: they are read as
+    // one), so no kept decision answers and nginx must ask the frozen service.
+    const unique = [['Authorization', `Bearer audit-${randomBytes(6).toString('hex')}`], ['X_Api_Key', KEYS.beta.key], ['x-goog-api-key', GOOG_HEADER_KEY]] as Array<[string, string]>;
+    expect((await rawFetch(url('auth-timeout'), 'POST', unique, '{}')).status).toBe(403);
   } finally {
     await thawService(run, 'lmgate');
   }

@@ -131,7 +131,8 @@ test.describe('allow-list hot reload', () => {
       '\r\n';
     writeAllowList(run.allowListFile, text);
     await expect.poll(reloads, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
-    // Fresh header spellings: no decision kept from before the reload answers.
+    // Key header sets (x-api-key alone) the tests above never sent: no decision kept from
+    // before the reload answers.
     const statusWith = async (name: string, key: string) => (await request.post(tagged('/openai/v1/chat/completions'), { headers: { [name]: key }, data: '{}' })).status();
     expect(await statusWith('X-Api-Key', KEYS.alpha.key), 'the row with spaces around its values').toBe(200);
     expect(await statusWith('X-Api-Key', NEW_KEY.key), 'the quoted row').toBe(200);
