@@ -73,6 +73,11 @@ class OwnStacks {
     return this.current.info;
   }
 
+  /** Sends the worker's own stack down in the background: its file is done. */
+  release(): void {
+    void this.get(null, false);
+  }
+
   async close(): Promise<void> {
     await this.get(null, false);
     await Promise.all(this.removals);
@@ -154,3 +159,14 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 });
 
 export { expect };
+
+/**
+ * For a file whose tests change what they find: they run one after another on a stack of
+ * the file's own, which goes down (in the background) as soon as the file is done, not at
+ * the end of the run.
+ */
+export function useOwnStack(stack: OwnStack): void {
+  test.use({ ownStack: stack });
+  test.describe.configure({ mode: 'default' });
+  test.afterAll(({ ownStacks }) => ownStacks.release());
+}

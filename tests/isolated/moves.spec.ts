@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { test, expect } from '../fixtures';
+import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { publishedPorts } from '../support/lifecycle';
 import type { RunInfo } from '../support/run-info';
@@ -11,8 +11,7 @@ const execFileAsync = promisify(execFile);
 const CHAT = '/openai/v1/chat/completions';
 
 // Moves the service and a provider to new addresses: a stack of its own.
-test.use({ ownStack: { label: 'moves' } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'moves' });
 
 /** The address of a service's container on the stack's network. */
 async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { test, expect } from '../fixtures';
+import { test, expect, useOwnStack } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { authCalls, call, expectFailClosedThrough, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
 import { composeRun, freezeService, thawService } from '../support/stack';
@@ -7,8 +7,7 @@ import { composeRun, freezeService, thawService } from '../support/stack';
 // where the service's place is taken by a stand-in that fails on request
 // (docker-compose.faulty-service.yaml). nginx and its configuration are the production ones.
 
-test.use({ ownStack: { label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY] } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY] });
 
 const failures = [
   ['500', 'answers 500'],

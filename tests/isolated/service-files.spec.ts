@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { test, expect } from '../fixtures';
+import { test, expect, useOwnStack } from '../fixtures';
 import { scrape, sumOf } from '../support/metrics';
 import { freezeService, thawService, serviceLogs } from '../support/stack';
 import { allowListCsv, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
@@ -12,8 +12,7 @@ import { allowListCsv, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '
 const POLL_SECONDS = 0.2;
 // nginx keeps a decision this long (production: 2 s): every reload below waits it out.
 const AUTH_CACHE_SECONDS = 0.5;
-test.use({ ownStack: { label: 'files', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS), E2E_AUTH_CACHE_TTL: `${AUTH_CACHE_SECONDS * 1000}ms` } } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'files', env: { E2E_ALLOWLIST_POLL_SECONDS: String(POLL_SECONDS), E2E_AUTH_CACHE_TTL: `${AUTH_CACHE_SECONDS * 1000}ms` } });
 
 const NEW_KEY: TestKey = HOT_RELOAD_KEY;
 // The poll plus a slow machine.

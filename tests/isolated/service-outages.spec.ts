@@ -1,4 +1,4 @@
-import { test } from '../fixtures';
+import { test, useOwnStack } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { expectFailClosedThrough, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
 import { killService, startService, stopService } from '../support/stack';
@@ -9,8 +9,7 @@ import { killService, startService, stopService } from '../support/stack';
 // its `fault-allow-…` keys are allowed, so a refusal here is the outage's doing. nginx and
 // its configuration are the production ones.
 
-test.use({ ownStack: { label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY] } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY] });
 
 const outages: Outage[] = [
   { name: 'stopped', down: (run) => stopService(run, 'lmgate', 5), up: (run) => startService(run, 'lmgate') },

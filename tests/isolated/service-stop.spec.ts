@@ -1,4 +1,4 @@
-import { test, expect } from '../fixtures';
+import { test, expect, useOwnStack } from '../fixtures';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
 import { scrape, sumOf } from '../support/metrics';
 import { composeRun, containerId, waitUntilHealthy } from '../support/stack';
@@ -7,8 +7,7 @@ import { inspectContainer } from '../support/docker-engine';
 // The service stopping, on a stack of its own (its tests one after another): a graceful
 // stop writes every buffered record, and while it is down calls are refused. A flush
 // interval of an hour: only the stop can have written the graceful test's lines.
-test.use({ ownStack: { label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } });
 
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';

@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest } from 'node:http';
-import { test, expect } from '../fixtures';
+import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
 import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
@@ -9,8 +9,7 @@ import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, s
 // stop the service), its tests one after another.
 // Production's delivery interval (and so its 500 ms fetch timeout): the timing test below
 // tells a call that waited on a delivery by that much.
-test.use({ ownStack: { label: 'stats-delivery', env: { E2E_STATS_DELIVERY_INTERVAL: '1s' } } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'stats-delivery', env: { E2E_STATS_DELIVERY_INTERVAL: '1s' } });
 
 /**
  * Measures that stats delivery never sits on the request path: while the service cannot

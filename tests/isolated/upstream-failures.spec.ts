@@ -1,12 +1,11 @@
-import { test, expect } from '../fixtures';
+import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 
 // Upstream TLS is verified, and the gateway's own 502/504 towards a provider are JSON with a
 // stats line each. The mock's TLS modes change what every caller of a provider name sees:
 // a stack of its own.
-test.use({ ownStack: { label: 'upstream' } });
-test.describe.configure({ mode: 'default' });
+useOwnStack({ label: 'upstream' });
 
 const ANTHROPIC = 'api.anthropic.com';
 const MESSAGES = '/anthropic/v1/messages';
