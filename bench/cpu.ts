@@ -2,8 +2,8 @@
  * CPU time used by each container of the bench stack, from its cgroup: where a call's cost
  * goes (nginx, the service, the mock), independent of how busy the rest of the machine is.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { projectContainers } from '../tests/support/docker-engine';
 
 export const CPU_SERVICES = ['nginx', 'plain-proxy', 'lmgate', 'mock-upstream'] as const;
 export type CpuService = (typeof CPU_SERVICES)[number];
@@ -29,13 +29,11 @@ export class ContainerCpu {
   private constructor(private readonly readers: Record<CpuService, () => number>) {}
 
   /** null when a container's cgroup cannot be read here (then the breakdown is left out). */
-  static open(project: string): ContainerCpu | null {
+  static async open(project: string): Promise<ContainerCpu | null> {
+    const containers = await projectContainers(project);
     const readers: Partial<Record<CpuService, () => number>> = {};
     for (const service of CPU_SERVICES) {
-      const id = execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`])
-        .toString()
-        .trim()
-        .split('\n')[0];
+      const id = containers.find((c) => c.Labels['com.docker.compose.service'] === service && c.State === 'running')?.Id;
       const reader = id ? usageReader(id) : null;
       if (!reader) return null;
       readers[service] = reader;

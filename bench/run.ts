@@ -81,7 +81,7 @@ const medianCpu = (rounds: Round[]): CpuSample =>
   Object.fromEntries(CPU_SERVICES.map((s) => [s, median(rounds.map((r) => r.cpu[s]))])) as CpuSample;
 
 async function benchStack(stack: BenchStack, runTag: string, log: (line: string) => void): Promise<RowResult[]> {
-  const cpu = ContainerCpu.open(stack.info.project);
+  const cpu = await ContainerCpu.open(stack.info.project);
   if (!cpu) throw new Error('the containers\' cgroups cannot be read here: CPU per call needs them (cgroup v1 cpuacct or v2 cpu.stat)');
   const stats = new StatsTally(stack.info.statsFile);
   const rows = rowsOf(stack);
