@@ -54,11 +54,7 @@ class OwnStacks {
   private readonly removals: Array<Promise<void>> = [];
 
   async get(wanted: OwnStack | null, standalone: boolean): Promise<RunInfo | null> {
-    if (this.current && this.current.label !== wanted?.label) {
-      const leaving = this.current.info;
-      this.current = null;
-      this.removals.push(leaving.then(removeStack, () => undefined));
-    }
+    if (this.current?.label !== wanted?.label) this.release();
     if (wanted === null) return null;
     if (!this.current) {
       const { label, ...options } = wanted;
@@ -73,13 +69,15 @@ class OwnStacks {
     return this.current.info;
   }
 
-  /** Sends the worker's own stack down in the background: its file is done. */
+  /** Sends the worker's own stack, if any, down in the background: its file is done. */
   release(): void {
-    void this.get(null, false);
+    if (!this.current) return;
+    this.removals.push(this.current.info.then(removeStack, () => undefined));
+    this.current = null;
   }
 
   async close(): Promise<void> {
-    await this.get(null, false);
+    this.release();
     await Promise.all(this.removals);
   }
 }
