@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { RUN_CERTIFICATES_ENV } from './tests/support/certs';
 import { buildImages, E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
 import { PROJECT_ROOT, rememberSharedStackStart, RUN_INFO_FILE, RUN_START_FAILED_FILE } from './tests/support/run-info';
 import { checkDocker, downStack, projectsWithPrefix } from './tests/support/stack';
@@ -27,6 +28,11 @@ async function removeAbandonedStacks(standalone: boolean): Promise<void> {
   }
 }
 
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
 /**
  * Builds what the images copy and the images, then starts the stack the shared-stack tests
  * use, without waiting for it: the workers start, and the isolated files bring up their own
@@ -38,6 +44,8 @@ export default async function globalSetup(): Promise<void> {
   rmSync(RUN_INFO_FILE, { force: true });
   rmSync(RUN_START_FAILED_FILE, { force: true });
   const { standalone } = await checkDocker();
+  // Every stack of the run is named after this process (lifecycle.ts, runnerPid).
+  process.env['E2E_RUNNER_PID'] = String(process.pid);
   process.env['E2E_COMPOSE_STANDALONE'] = standalone ? '1' : '0';
   await removeAbandonedStacks(standalone);
 
@@ -46,6 +54,8 @@ export default async function globalSetup(): Promise<void> {
   await Promise.all(['lmgate', 'mock-upstream'].map((workspace) => promisify(execFile)('node', ['build.mjs'], { cwd: join(PROJECT_ROOT, workspace) })));
 
   const info = await prepareStack({ standalone });
+  // The isolated files' stacks copy this stack's certificates (removed with it, after them).
+  process.env[RUN_CERTIFICATES_ENV] = join(info.runDir, 'certs');
   await buildImages(info);
   process.env['E2E_RUN_INFO'] = RUN_INFO_FILE;
   const keepOnFailure = process.env['E2E_KEEP_STACK'] === '1';
@@ -53,13 +63,14 @@ export default async function globalSetup(): Promise<void> {
     info,
     started: startStack(info, keepOnFailure).then(
       () => {
-        // Written once the stack is up: its URLs are the ports Docker picked.
-        writeFileSync(RUN_INFO_FILE, JSON.stringify(info, null, 2));
+        // Written once the stack is up: its URLs are the ports Docker picked. Workers wait
+        // for the file to exist, so it appears whole (a rename) or not at all.
+        writeAtomically(RUN_INFO_FILE, JSON.stringify(info, null, 2));
         console.log(`[e2e] shared stack ${info.project} healthy ${((Date.now() - started) / 1000).toFixed(1)} s after setup began, at ${info.gatewayURL}`);
         return true;
       },
       (error: unknown) => {
-        writeFileSync(RUN_START_FAILED_FILE, (error as Error).message);
+        writeAtomically(RUN_START_FAILED_FILE, (error as Error).message);
         console.error(`[e2e] the shared stack ${info.project} did not start: ${(error as Error).message}`);
         return false;
       },

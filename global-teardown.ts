@@ -1,11 +1,21 @@
 import { rmSync } from 'node:fs';
+import { sweepRunStacks } from './tests/support/lifecycle';
 import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackStart } from './tests/support/run-info';
 import { downStack, leftovers } from './tests/support/stack';
 
-/** Takes the run's stack down with its volumes, also after failures; E2E_KEEP_STACK=1 keeps it. */
+/**
+ * Takes the run's stacks down with their volumes, also after failures: the shared one
+ * (E2E_KEEP_STACK=1 keeps it) and, beside it, any stack of a file whose removal a worker's
+ * end cut short.
+ */
 export default async function globalTeardown(): Promise<void> {
+  const started = Date.now();
   const start = sharedStackStart();
-  if (!start) return;
+  await Promise.all([sweepRunStacks(start?.info.project), start ? downSharedStack(start) : undefined]);
+  if (start && process.env['E2E_KEEP_STACK'] !== '1') console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function downSharedStack(start: NonNullable<ReturnType<typeof sharedStackStart>>): Promise<void> {
   // The start may still be going (a run that ended early): it must finish before the down.
   await start.started;
   const { info } = start;
@@ -16,12 +26,10 @@ export default async function globalTeardown(): Promise<void> {
     console.log(`[e2e] remove it with: E2E_RUN_DIR=${info.runDir} docker compose -p ${info.project} ${files} down -v && rm -rf ${info.runDir}`);
     return;
   }
-  const started = Date.now();
   await downStack(info);
   const left = await leftovers(info.project);
   if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
   rmSync(info.runDir, { recursive: true, force: true });
   rmSync(RUN_INFO_FILE, { force: true });
   rmSync(RUN_START_FAILED_FILE, { force: true });
-  console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -1,7 +1,7 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { authCalls, call, expectFailClosedThrough, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
-import { composeRun, freezeService, thawService } from '../support/stack';
+import { composeRun, freezeService, serviceLogs, thawService } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
 // where the service's place is taken by a stand-in that fails on request
@@ -31,6 +31,12 @@ for (const [mode, what] of failures) {
     expect(await authCalls(run, key)).toBe(2);
     // A refusal happens before nginx proxies anything: one read of the journal suffices.
     expect(await mock.requests(tag)).toEqual([]);
+    if (mode === 'hang') {
+      // nginx logged the timeout with the request line, its ?key= masked (the secrets
+      // check of this stack's logs, when the file is done, proves the key is nowhere). The
+      // line passes start.sh's masking pipe: it is in the log a moment later.
+      await expect.poll(() => serviceLogs(run, ['nginx'], 2_000), { intervals: [100] }).toMatch(new RegExp(`upstream timed out .*request: "POST /openai/v1/chat/completions\\?lmgate_tag=${tag}&i=0&key=\\*\\*\\* `));
+    }
   });
 }
 

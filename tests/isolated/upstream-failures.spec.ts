@@ -1,5 +1,6 @@
 import { test, expect, useOwnStack } from '../fixtures';
-import { KEYS } from '../support/keys';
+import { KEYS, QUERY_KEY } from '../support/keys';
+import { serviceLogs } from '../support/stack';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 
 // Upstream TLS is verified, and the gateway's own 502/504 towards a provider are JSON with a
@@ -28,13 +29,18 @@ for (const failure of failures) {
     const before = (await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode];
     await setTlsMode(run.mockAdminURL, ANTHROPIC, failure.mode);
     try {
-      const response = await request.post(tagged(`${MESSAGES}?step=failing`), { headers: HEADERS, data: BODY, timeout: 30_000 });
+      // With a ?key= secret: nginx's error line about the failure shows the request line,
+      // the key masked (the file's end reads this stack's logs for secrets).
+      const response = await request.post(`${tagged(`${MESSAGES}?step=failing`)}&key=${QUERY_KEY}`, { headers: HEADERS, data: BODY, timeout: 30_000 });
       expect(response.status()).toBe(failure.status);
       expect(response.headers()['content-type']).toMatch(/^application\/json/);
       expect(await response.json()).toMatchObject({ error: { type: failure.type } });
       // It was the mock that nginx turned away from, and no request reached its HTTP side.
       expect((await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode]).toBeGreaterThan(before);
       expect((await mock.requests(tag)).map((r) => r.query)).toEqual([`step=before&lmgate_tag=${tag}`]);
+      // (It reaches the container's log through start.sh's masking pipe: a moment later.)
+      await expect.poll(() => serviceLogs(run, ['nginx'], 2_000), { message: 'the error line', intervals: [100] })
+        .toContain(`request: "POST ${MESSAGES}?step=failing&lmgate_tag=${tag}&key=*** HTTP/1.1", upstream: "https://`);
     } finally {
       await setTlsMode(run.mockAdminURL, ANTHROPIC, 'valid');
     }

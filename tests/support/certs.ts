@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PROVIDER_HOSTS = ['api.openai.com', 'api.anthropic.com', 'aiplatform.googleapis.com'] as const;
@@ -40,7 +40,7 @@ function makeCa(dir: string, name: string, subject: string): void {
  * failure modes (mock-upstream/README.md): the same names from a CA nginx does not trust,
  * and a leaf from the trusted CA for another name. Live two days; made fresh every run.
  */
-export function makeTestCertificates(dir: string): { caFile: string } {
+function makeTestCertificates(dir: string): { caFile: string } {
   mkdirSync(dir, { recursive: true });
   makeCa(dir, 'ca', '/CN=LMGate e2e test CA');
   makeLeaf(dir, 'server', 'ca', PROVIDER_HOSTS);
@@ -49,6 +49,22 @@ export function makeTestCertificates(dir: string): { caFile: string } {
   makeLeaf(dir, 'wrong-name', 'ca', ['wrong.example.test']);
   // The containers read these as their own unprivileged users.
   for (const file of ['ca.pem', 'server.pem', 'server-key.pem', 'untrusted.pem', 'untrusted-key.pem', 'wrong-name.pem', 'wrong-name-key.pem']) chmodSync(join(dir, file), 0o644);
+  chmodSync(dir, 0o755);
+  return { caFile: join(dir, 'ca.pem') };
+}
+
+/** Where a run's first set of test certificates is (set by global setup for the workers). */
+export const RUN_CERTIFICATES_ENV = 'E2E_CERTS_DIR';
+
+/**
+ * The run's test certificates in `dir`: a copy of the set RUN_CERTIFICATES_ENV points to,
+ * else a new set. Every stack of a run trusts the same throw-away CA; making a set takes
+ * eight openssl processes, which nine stacks side by side would otherwise repeat.
+ */
+export function runCertificates(dir: string): { caFile: string } {
+  const source = process.env[RUN_CERTIFICATES_ENV];
+  if (!source || !existsSync(join(source, 'ca.pem'))) return makeTestCertificates(dir);
+  cpSync(source, dir, { recursive: true });
   chmodSync(dir, 0o755);
   return { caFile: join(dir, 'ca.pem') };
 }

@@ -57,6 +57,34 @@ export async function projectContainers(project: string, service?: string): Prom
   return JSON.parse((await call('GET', `/containers/json?all=1&filters=${filters}`)).toString('utf8')) as ContainerSummary[];
 }
 
+const PROJECT_LABEL = 'com.docker.compose.project';
+
+interface Labelled {
+  Id?: string;
+  Name: string;
+  Labels: Record<string, string> | null;
+}
+
+async function listWithLabel(kind: 'containers' | 'networks' | 'volumes', label: string): Promise<Labelled[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+  const body = JSON.parse((await call('GET', `/${kind}${kind === 'containers' ? '/json?all=1&' : '?'}filters=${filters}`)).toString('utf8')) as unknown;
+  // Volumes come wrapped: { Volumes: [...] }; containers have Names, not Name.
+  const list = (kind === 'volumes' ? (body as { Volumes: Labelled[] | null }).Volumes ?? [] : body) as Array<Labelled & { Names?: string[] }>;
+  return list.map((item) => ({ ...item, Name: item.Name ?? item.Names?.[0]?.replace(/^\//, '') ?? item.Id ?? '?' }));
+}
+
+/** Containers (stopped ones too), networks and volumes labelled with the Compose project, by name. */
+export async function projectObjects(project: string): Promise<string[]> {
+  const lists = await Promise.all((['containers', 'networks', 'volumes'] as const).map((kind) => listWithLabel(kind, `${PROJECT_LABEL}=${project}`)));
+  return lists.flat().map((item) => item.Name);
+}
+
+/** The Compose projects that have containers or networks on this machine. */
+export async function composeProjects(): Promise<string[]> {
+  const lists = await Promise.all((['containers', 'networks'] as const).map((kind) => listWithLabel(kind, PROJECT_LABEL)));
+  return [...new Set(lists.flat().map((item) => item.Labels?.[PROJECT_LABEL] ?? ''))].filter((name) => name !== '');
+}
+
 export async function inspectContainer(id: string): Promise<Record<string, unknown>> {
   return JSON.parse((await call('GET', `/containers/${encodeURIComponent(id)}/json`)).toString('utf8')) as Record<string, unknown>;
 }

@@ -1,15 +1,20 @@
 import { expect } from '@playwright/test';
 import { AUTH_TIMEOUT_MS, publishedPorts } from './lifecycle';
+import { QUERY_KEY } from './keys';
 import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
 import { waitUntilHealthy } from './stack';
 
 // Client side of the faulty LMGate service stand-in (mock-upstream/src/faulty-service.ts).
 
-/** One chat call through the stack's gateway with `x-api-key: key`, timed. */
+/**
+ * One chat call through the stack's gateway with `x-api-key: key`, timed. It also carries
+ * a `?key=` secret: the lines nginx logs about the service's failures must mask it (the
+ * stack's logs are read for secrets when its file is done).
+ */
 export async function call(stack: RunInfo, key: string, tag: string, i: number): Promise<{ status: number; body: string; ms: number }> {
   const started = Date.now();
-  const response = await fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}`, {
+  const response = await fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}&key=${QUERY_KEY}`, {
     method: 'POST',
     headers: { 'x-api-key': key, 'content-type': 'application/json' },
     body: '{"model":"gpt-4o-mini","messages":[]}',

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as compose from 'docker-compose';
-import { makeTestCertificates } from './certs';
+import { runCertificates } from './certs';
 import { allowListCsv, INITIAL_KEYS } from './keys';
 import { projectContainers } from './docker-engine';
-import { E2E_DIR, type RunInfo } from './run-info';
-import { composeCall, composeOptions, containerStatus, downStack, serviceLogs } from './stack';
+import { composeIsStandalone, E2E_DIR, type RunInfo } from './run-info';
+import { composeCall, composeOptions, containerStatus, downStack, leftovers, projectsWithPrefix, serviceLogs } from './stack';
 
 export const PROJECT_PREFIX = 'lmgate-e2e-';
 export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
@@ -22,6 +22,15 @@ const HEALTH_TIMEOUT_MS = Number(process.env['E2E_HEALTH_TIMEOUT_MS'] ?? 180_000
 export const AUTH_TIMEOUT_MS = 1_500;
 /** nginx's wait for a provider's TCP and TLS handshakes (LMGATE_PROVIDER_CONNECT_TIMEOUT; production 10 s). */
 export const PROVIDER_CONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * The pid in a stack's project name: the test runner's (global setup passes it to the
+ * workers), so that every stack of a run is found by global teardown, and a stack whose
+ * runner is gone is found by the next run's global setup.
+ */
+export function runnerPid(): number {
+  return Number(process.env['E2E_RUNNER_PID']) || process.pid;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,7 +62,7 @@ export interface StackOptions {
  * free 127.0.0.1 ports under a unique project name. Starts nothing.
  */
 export async function prepareStack(options: StackOptions): Promise<RunInfo> {
-  const project = `${options.prefix ?? PROJECT_PREFIX}${process.pid}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
+  const project = `${options.prefix ?? PROJECT_PREFIX}${runnerPid()}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
   const runDir = join(E2E_DIR, project);
   const dataDir = join(runDir, 'data');
   rmSync(runDir, { recursive: true, force: true });
@@ -62,7 +71,7 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   chmodSync(dataDir, 0o777);
   const allowListFile = join(dataDir, 'allowlist.csv');
   writeFileSync(allowListFile, options.allowList ?? allowListCsv(INITIAL_KEYS), { mode: 0o644 });
-  makeTestCertificates(join(runDir, 'certs'));
+  runCertificates(join(runDir, 'certs'));
 
   const overlays = options.overlays ?? [];
   // Host ports 0: Docker picks free ones as it binds them (no race between stacks started
@@ -178,4 +187,31 @@ export async function startStack(info: RunInfo, keepOnFailure = false): Promise<
 export async function removeStack(info: RunInfo): Promise<void> {
   await downStack(info).catch(() => undefined);
   rmSync(info.runDir, { recursive: true, force: true });
+}
+
+/**
+ * Removes what is left of this run's stacks but `except` (the shared one), with their run
+ * directories: the stack of an isolated file whose worker ended while removing it. Such a
+ * removal may still be going on beside this one, so a failed down counts for nothing:
+ * what counts is that nothing of the stack is left afterwards.
+ */
+export async function sweepRunStacks(except?: string): Promise<void> {
+  const prefix = `${PROJECT_PREFIX}${runnerPid()}-`;
+  const standalone = composeIsStandalone();
+  const projects = (await projectsWithPrefix(prefix)).filter((project) => project !== except);
+  await Promise.all(
+    projects.map(async (project) => {
+      const info = { project, composeFiles: E2E_COMPOSE_FILES, composeEnv: { E2E_RUN_DIR: '/nonexistent' }, standalone };
+      for (let attempt = 0; ; attempt++) {
+        await downStack(info).catch(() => undefined);
+        const left = await leftovers(project);
+        if (left.length === 0) break;
+        if (attempt === 2) throw new Error(`stack ${project} left Docker objects behind: ${left.join(', ')}`);
+      }
+    }),
+  );
+  if (!existsSync(E2E_DIR)) return;
+  for (const dir of readdirSync(E2E_DIR)) {
+    if (dir.startsWith(prefix) && dir !== except) rmSync(join(E2E_DIR, dir), { recursive: true, force: true });
+  }
 }

@@ -24,3 +24,8 @@ export function maskHeaders(headers: Record<string, string>): Record<string, str
   }
   return out;
 }
+
+/** The known secrets that appear whole in `text`, each named by its first characters only. */
+export function secretsIn(text: string): string[] {
+  return ALL_SECRETS.filter((secret) => text.includes(secret)).map((secret) => `${secret.slice(0, 12)}…`);
+}

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as compose from 'docker-compose';
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
-import { containerLogLines, inspectContainer, pauseContainer, projectContainers, signalContainer, startContainer, stopContainer } from './docker-engine';
+import { composeProjects, containerLogLines, inspectContainer, pauseContainer, projectContainers, projectObjects, signalContainer, startContainer, stopContainer } from './docker-engine';
 import { PROJECT_ROOT, type RunInfo } from './run-info';
 
 const run = promisify(execFile);
@@ -103,21 +103,12 @@ export async function containerId(info: RunInfo, service: Service): Promise<stri
 
 /** Containers, networks and volumes still labelled with the project. */
 export async function leftovers(project: string): Promise<string[]> {
-  const label = `label=com.docker.compose.project=${project}`;
-  const lists = await Promise.all([
-    run('docker', ['ps', '-aq', '--filter', label]),
-    run('docker', ['network', 'ls', '-q', '--filter', label]),
-    run('docker', ['volume', 'ls', '-q', '--filter', label]),
-  ]);
-  return lists.flatMap(({ stdout }) => stdout.split('\n').filter((line) => line.trim() !== ''));
+  return projectObjects(project);
 }
 
 /** Compose projects on this machine whose name starts with the prefix. */
 export async function projectsWithPrefix(prefix: string): Promise<string[]> {
-  const { stdout } = await run('docker', ['ps', '-a', '--format', '{{.Label "com.docker.compose.project"}}']);
-  const { stdout: networks } = await run('docker', ['network', 'ls', '--format', '{{.Label "com.docker.compose.project"}}']);
-  const names = new Set([...stdout.split('\n'), ...networks.split('\n')].map((n) => n.trim()));
-  return [...names].filter((name) => name.startsWith(prefix));
+  return (await composeProjects()).filter((name) => name.startsWith(prefix));
 }
 
 export async function downStack(info: Pick<RunInfo, 'project' | 'composeFiles' | 'composeEnv' | 'standalone'>): Promise<void> {
