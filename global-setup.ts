@@ -5,7 +5,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { RUN_CERTIFICATES_ENV } from './tests/support/certs';
 import { buildImages, E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
 import { PROJECT_ROOT, rememberSharedStackStart, RUN_INFO_FILE, RUN_START_FAILED_FILE } from './tests/support/run-info';
-import { checkDocker, downStack, projectsWithPrefix } from './tests/support/stack';
+import { checkDocker, composePackage, downStack, projectsWithPrefix } from './tests/support/stack';
 
 function isAlive(pid: number): boolean {
   try {
@@ -61,7 +61,7 @@ export default async function globalSetup(): Promise<void> {
   const keepOnFailure = process.env['E2E_KEEP_STACK'] === '1';
   rememberSharedStackStart({
     info,
-    started: startStack(info, keepOnFailure).then(
+    started: startStack(info, { keepOnFailure, runner: composePackage }).then(
       () => {
         // Written once the stack is up: its URLs are the ports Docker picked. Workers wait
         // for the file to exist, so it appears whole (a rename) or not at all.

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { sweepRunStacks } from './tests/support/lifecycle';
 import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackStart } from './tests/support/run-info';
-import { downStack, leftovers } from './tests/support/stack';
+import { composePackage, downStack, leftovers } from './tests/support/stack';
 
 /**
  * Takes the run's stacks down with their volumes, also after failures: the shared one
@@ -26,7 +26,7 @@ async function downSharedStack(start: NonNullable<ReturnType<typeof sharedStackS
     console.log(`[e2e] remove it with: E2E_RUN_DIR=${info.runDir} docker compose -p ${info.project} ${files} down -v && rm -rf ${info.runDir}`);
     return;
   }
-  await downStack(info);
+  await downStack(info, composePackage);
   const left = await leftovers(info.project);
   if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
   rmSync(info.runDir, { recursive: true, force: true });

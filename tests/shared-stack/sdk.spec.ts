@@ -1,8 +1,8 @@
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { test, expect } from '../fixtures';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
+import { loadAnthropic, loadOpenAI } from '../support/sdks';
 
 const MESSAGE = 'API key not authorized';
 
@@ -13,8 +13,8 @@ test.describe('official SDKs pointed at the gateway', () => {
     pending = [];
   });
 
-  const openai = (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '17,9') =>
-    new OpenAI({
+  const openai = async (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '17,9') =>
+    new (await loadOpenAI())({
       apiKey,
       baseURL: `${gatewayURL}/openai/v1`,
       defaultQuery: { lmgate_tag: tag },
@@ -23,8 +23,8 @@ test.describe('official SDKs pointed at the gateway', () => {
       fetch: recordingFetch(record, pending),
     });
 
-  const anthropic = (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '27,19') =>
-    new Anthropic({
+  const anthropic = async (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '27,19') =>
+    new (await loadAnthropic())({
       apiKey,
       baseURL: `${gatewayURL}/anthropic`,
       defaultQuery: { lmgate_tag: tag },
@@ -34,7 +34,7 @@ test.describe('official SDKs pointed at the gateway', () => {
     });
 
   test('openai: a chat completion, and the stats line matches the usage the SDK reports', async ({ run, tag, stats, recordExchange }) => {
-    const client = openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange);
+    const client = await openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange);
     const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
     expect(completion.choices[0]?.message.content).toBeTruthy();
     const [line] = await stats.waitForLines(tag);
@@ -49,7 +49,7 @@ test.describe('official SDKs pointed at the gateway', () => {
   });
 
   test('openai: a streaming chat completion with include_usage, and the stats line matches', async ({ run, tag, stats, recordExchange }) => {
-    const client = openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange, '44,21');
+    const client = await openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange, '44,21');
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       stream: true,
@@ -71,19 +71,20 @@ test.describe('official SDKs pointed at the gateway', () => {
   });
 
   test('openai: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ run, tag, mock, recordExchange }) => {
-    const client = openai(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
+    const client = await openai(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
     const error = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).then(
       () => null,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((error as InstanceType<typeof OpenAI.PermissionDeniedError>).status).toBe(403);
+    const { PermissionDeniedError } = await loadOpenAI();
+    expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect((error as InstanceType<typeof PermissionDeniedError>).status).toBe(403);
     expect((error as Error).message).toContain(MESSAGE);
     await mock.expectNoRequests(tag);
   });
 
   test('anthropic: a message, and the stats line matches the usage the SDK reports', async ({ run, tag, stats, recordExchange }) => {
-    const client = anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange);
+    const client = await anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange);
     const message = await client.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Say hi' }] });
     expect(message.content.length).toBeGreaterThan(0);
     const [line] = await stats.waitForLines(tag);
@@ -97,7 +98,7 @@ test.describe('official SDKs pointed at the gateway', () => {
   });
 
   test('anthropic: a streamed message, and the stats line matches the final usage', async ({ run, tag, stats, recordExchange }) => {
-    const client = anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange, '52,31');
+    const client = await anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange, '52,31');
     const stream = client.messages.stream({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Count to three' }] });
     const message = await stream.finalMessage();
     expect(message.usage).toMatchObject({ input_tokens: 52, output_tokens: 31 });
@@ -106,13 +107,14 @@ test.describe('official SDKs pointed at the gateway', () => {
   });
 
   test('anthropic: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ run, tag, mock, recordExchange }) => {
-    const client = anthropic(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
+    const client = await anthropic(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
     const error = await client.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).then(
       () => null,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((error as InstanceType<typeof Anthropic.PermissionDeniedError>).status).toBe(403);
+    const { PermissionDeniedError } = await loadAnthropic();
+    expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect((error as InstanceType<typeof PermissionDeniedError>).status).toBe(403);
     expect((error as Error).message).toContain(MESSAGE);
     await mock.expectNoRequests(tag);
   });

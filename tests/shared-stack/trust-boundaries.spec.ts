@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
 import { test, expect } from '../fixtures';
 import querySpellings from '../../lmgate/test/fixtures/query-key-spellings.json';
 import { KEYS } from '../support/keys';
 import { rawExchange, rawFetch } from '../support/raw-http';
 import { recordingFetch } from '../support/recording-fetch';
+import { loadAnthropic, loadOpenAI } from '../support/sdks';
 import { serviceLogs } from '../support/stack';
 import { arrivalOf, readTimedStream } from '../support/stream-reader';
 
@@ -86,6 +85,8 @@ test.describe("the gateway's own errors are JSON in the providers' error shape",
 
   test('the official SDKs parse them: openai sees a 414 and anthropic a 431 with the gateway message', async ({ run, tag, recordExchange }) => {
     const pending: Array<Promise<void>> = [];
+    const OpenAI = await loadOpenAI();
+    const Anthropic = await loadAnthropic();
     const openai = new OpenAI({ apiKey: KEYS.alpha.key, baseURL: `${run.gatewayURL}/openai/v1`, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
     const openaiError = await openai.models.list({ query: { lmgate_tag: tag, pad: 'x'.repeat(40_000) } }).then(() => null, (e: unknown) => e);
     expect(openaiError).toBeInstanceOf(OpenAI.APIError);

@@ -1,8 +1,7 @@
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
+import { loadAnthropic, loadOpenAI } from '../support/sdks';
 
 // Spec §5: the stats line's token totals and breakdown equal what the provider sent, for
 // every provider and form. The mock answers with the providers' real usage shapes
@@ -76,7 +75,7 @@ test.describe('usage in the stats line, every provider and form', () => {
 test.describe("the official SDKs' usage agrees with the stats line", () => {
   test('openai: a chat completion with cached and reasoning tokens', async ({ run, tag, stats, recordExchange }) => {
     const pending: Array<Promise<void>> = [];
-    const client = new OpenAI({ apiKey: KEYS.alpha.key, baseURL: `${run.gatewayURL}/openai/v1`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const client = new (await loadOpenAI())({ apiKey: KEYS.alpha.key, baseURL: `${run.gatewayURL}/openai/v1`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
     const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     await Promise.all(pending);
     const usage = completion.usage!;
@@ -89,7 +88,7 @@ test.describe("the official SDKs' usage agrees with the stats line", () => {
 
   test('anthropic: a streamed message with cache reads and writes, usage from the final message', async ({ run, tag, stats, recordExchange }) => {
     const pending: Array<Promise<void>> = [];
-    const client = new Anthropic({ apiKey: KEYS.beta.key, baseURL: `${run.gatewayURL}/anthropic`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const client = new (await loadAnthropic())({ apiKey: KEYS.beta.key, baseURL: `${run.gatewayURL}/anthropic`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
     const message = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
     await Promise.all(pending);
     const { usage } = message;

@@ -4,12 +4,11 @@ import { promisify } from 'node:util';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import * as compose from 'docker-compose';
 import { runCertificates } from './certs';
 import { allowListCsv, INITIAL_KEYS } from './keys';
 import { projectContainers } from './docker-engine';
 import { composeIsStandalone, E2E_DIR, type RunInfo } from './run-info';
-import { composeCall, composeOptions, containerStatus, downStack, leftovers, projectsWithPrefix, serviceLogs } from './stack';
+import { composeExec, containerStatus, downStack, leftovers, projectsWithPrefix, serviceLogs, type ComposeRunner } from './stack';
 
 export const PROJECT_PREFIX = 'lmgate-e2e-';
 export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
@@ -135,7 +134,7 @@ export async function waitForHealth(info: RunInfo, timeoutMs = HEALTH_TIMEOUT_MS
  * stacks fill that fast), so the stack's events from here on — start order, health — are
  * written to `<runDir>/events.jsonl` by a `docker events` that ends by itself.
  */
-export async function upStack(info: RunInfo): Promise<void> {
+export async function upStack(info: RunInfo, runner: ComposeRunner = composeExec): Promise<void> {
   const out = openSync(join(info.runDir, 'events.jsonl'), 'a');
   const until = new Date(Date.now() + EVENTS_RECORDED_MS).toISOString();
   const watcher = spawn('docker', ['events', '--until', until, '--filter', `label=com.docker.compose.project=${info.project}`, '--format', '{{json .}}'], {
@@ -144,7 +143,7 @@ export async function upStack(info: RunInfo): Promise<void> {
   });
   watcher.unref();
   closeSync(out);
-  await composeCall('up', () => compose.upAll({ ...composeOptions(info), commandOptions: ['--no-build', '--detach'] }));
+  await runner(info, ['up', '--no-build', '--detach']);
 }
 
 /**
@@ -153,7 +152,7 @@ export async function upStack(info: RunInfo): Promise<void> {
  * whose content changed. Only images labelled by this project's Dockerfiles are touched.
  */
 export async function buildImages(info: RunInfo): Promise<void> {
-  await composeCall('build', () => compose.buildAll({ ...composeOptions(info) }));
+  await composeExec(info, ['build']);
   await promisify(execFile)('docker', ['image', 'prune', '--force', '--filter', 'label=org.lmgate.image']);
 }
 
@@ -172,20 +171,25 @@ export async function publishedPorts(info: RunInfo): Promise<void> {
   info.serviceURL = `http://${hostAddress('lmgate', 8081)}`;
 }
 
-/** Brings a prepared stack up and waits for health; on failure takes it down and removes its files. */
-export async function startStack(info: RunInfo, keepOnFailure = false): Promise<void> {
+/**
+ * Brings a prepared stack up (through `runner`: global setup brings the shared stack up
+ * through the docker-compose package) and waits for health; on failure takes it down and
+ * removes its files.
+ */
+export async function startStack(info: RunInfo, options: { keepOnFailure?: boolean; runner?: ComposeRunner } = {}): Promise<void> {
+  const { keepOnFailure = false, runner = composeExec } = options;
   try {
-    await upStack(info);
+    await upStack(info, runner);
     await publishedPorts(info);
     await waitForHealth(info);
   } catch (error) {
-    if (!keepOnFailure) await removeStack(info);
+    if (!keepOnFailure) await removeStack(info, runner);
     throw error;
   }
 }
 
-export async function removeStack(info: RunInfo): Promise<void> {
-  await downStack(info).catch(() => undefined);
+export async function removeStack(info: RunInfo, runner: ComposeRunner = composeExec): Promise<void> {
+  await downStack(info, runner).catch(() => undefined);
   rmSync(info.runDir, { recursive: true, force: true });
 }
 

@@ -53,7 +53,7 @@ export default class PhaseReporter implements Reporter {
     for (const [phase, span] of [...this.spans.entries()].sort((a, b) => a[1].from - b[1].from)) {
       lines.push(`${phase} ${s(span.to - span.from)} (${span.tests} tests, from +${s(span.from - this.started)})`);
     }
-    lines.push(`total before teardown ${s(ended - this.started)}`);
+    lines.push(`total ${s(ended - this.started)} (global teardown included)`);
     console.log(lines.join(' · '));
     const slowest = [...this.fileSpans.entries()].sort((a, b) => b[1].to - b[1].from - (a[1].to - a[1].from)).slice(0, 5);
     console.log(`[e2e] slowest files (first test start to last test end): ${slowest.map(([file, span]) => `${file} ${s(span.to - span.from)}`).join(' · ')}`);
