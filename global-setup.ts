@@ -61,7 +61,7 @@ export default async function globalSetup(): Promise<void> {
   const keepOnFailure = process.env['E2E_KEEP_STACK'] === '1';
   rememberSharedStackStart({
     info,
-    started: startStack(info, { keepOnFailure, runner: composePackage }).then(
+    started: startStack(info, { keepOnFailure, runner: composePackage, recordEvents: true }).then(
       () => {
         // Written once the stack is up: its URLs are the ports Docker picked. Workers wait
         // for the file to exist, so it appears whole (a rename) or not at all.

@@ -129,20 +129,24 @@ export async function waitForHealth(info: RunInfo, timeoutMs = HEALTH_TIMEOUT_MS
 }
 
 /**
- * `up --detach` of images built by buildImages; Compose itself waits for the health-gated start order. The
- * daemon keeps only the last few hundred events machine-wide (health probes of parallel
- * stacks fill that fast), so the stack's events from here on — start order, health — are
- * written to `<runDir>/events.jsonl` by a `docker events` that ends by itself.
+ * `up --detach` of images built by buildImages; Compose itself waits for the health-gated
+ * start order. With `recordEvents` (the shared stack, whose start order the seed test
+ * reads), the stack's events from here on — start order, health — are written to
+ * `<runDir>/events.jsonl` by a `docker events` that ends by itself: the daemon keeps only
+ * the last few hundred events machine-wide, which health probes of parallel stacks fill
+ * fast.
  */
-export async function upStack(info: RunInfo, runner: ComposeRunner = composeExec): Promise<void> {
-  const out = openSync(join(info.runDir, 'events.jsonl'), 'a');
-  const until = new Date(Date.now() + EVENTS_RECORDED_MS).toISOString();
-  const watcher = spawn('docker', ['events', '--until', until, '--filter', `label=com.docker.compose.project=${info.project}`, '--format', '{{json .}}'], {
-    stdio: ['ignore', out, 'ignore'],
-    detached: true,
-  });
-  watcher.unref();
-  closeSync(out);
+export async function upStack(info: RunInfo, runner: ComposeRunner = composeExec, recordEvents = false): Promise<void> {
+  if (recordEvents) {
+    const out = openSync(join(info.runDir, 'events.jsonl'), 'a');
+    const until = new Date(Date.now() + EVENTS_RECORDED_MS).toISOString();
+    const watcher = spawn('docker', ['events', '--until', until, '--filter', `label=com.docker.compose.project=${info.project}`, '--format', '{{json .}}'], {
+      stdio: ['ignore', out, 'ignore'],
+      detached: true,
+    });
+    watcher.unref();
+    closeSync(out);
+  }
   await runner(info, ['up', '--no-build', '--detach']);
 }
 
@@ -176,10 +180,10 @@ export async function publishedPorts(info: RunInfo): Promise<void> {
  * through the docker-compose package) and waits for health; on failure takes it down and
  * removes its files.
  */
-export async function startStack(info: RunInfo, options: { keepOnFailure?: boolean; runner?: ComposeRunner } = {}): Promise<void> {
-  const { keepOnFailure = false, runner = composeExec } = options;
+export async function startStack(info: RunInfo, options: { keepOnFailure?: boolean; runner?: ComposeRunner; recordEvents?: boolean } = {}): Promise<void> {
+  const { keepOnFailure = false, runner = composeExec, recordEvents = false } = options;
   try {
-    await upStack(info, runner);
+    await upStack(info, runner, recordEvents);
     await publishedPorts(info);
     await waitForHealth(info);
   } catch (error) {

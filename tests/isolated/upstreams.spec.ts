@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { test, expect, useOwnStack } from '../fixtures';
+import { KEYS, QUERY_KEY } from '../support/keys';
+import { publishedPorts } from '../support/lifecycle';
+import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
+import type { RunInfo } from '../support/run-info';
+import { composeRun, containerId, serviceLogs, waitUntilHealthy, type Service } from '../support/stack';
+import { inspectContainer } from '../support/docker-engine';
+
+const execFileAsync = promisify(execFile);
+const CHAT = '/openai/v1/chat/completions';
+
+// What nginx meets upstream, on a stack of its own (one after another: these change what
+// every caller of a provider name, or of the service, sees): a provider's TLS that fails
+// verification, a provider that resets or stalls, and the service or a provider recreated
+// at a new address.
+useOwnStack({ label: 'upstreams' });
+
+const ANTHROPIC = 'api.anthropic.com';
+const MESSAGES = '/anthropic/v1/messages';
+const BODY = { model: 'claude-sonnet-4-5', max_tokens: 8, messages: [] };
+const HEADERS = { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01' };
+
+const failures: Array<{ mode: TlsMode; what: string; status: number; type: string }> = [
+  { mode: 'untrusted-ca', what: 'a certificate from a CA nginx does not trust', status: 502, type: 'bad_gateway' },
+  { mode: 'wrong-name', what: 'a trusted certificate for another name', status: 502, type: 'bad_gateway' },
+  { mode: 'reset', what: 'a connection reset before TLS (unreachable)', status: 502, type: 'bad_gateway' },
+  // nginx's proxy_connect_timeout (PROVIDER_CONNECT_TIMEOUT_MS in e2e) covers the TLS handshake.
+  { mode: 'stall', what: 'no answer to the TLS handshake (too slow)', status: 504, type: 'gateway_timeout' },
+];
+
+test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON with a stats line", () => {
+  for (const failure of failures) {
+    test(`the provider answers with ${failure.what}: ${failure.status} JSON, never its reply, and a stats line http_${failure.status}`, async ({ run, request, tagged, tag, mock, stats }) => {
+      test.setTimeout(60_000);
+      // A verified connection and session first: the mode change must not ride on them.
+      expect((await request.post(tagged(`${MESSAGES}?step=before`), { headers: HEADERS, data: BODY })).status()).toBe(200);
+      const before = (await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode];
+      await setTlsMode(run.mockAdminURL, ANTHROPIC, failure.mode);
+      try {
+        // With a ?key= secret: nginx's error line about the failure shows the request line,
+        // the key masked (the file's end reads this stack's logs for secrets).
+        const response = await request.post(`${tagged(`${MESSAGES}?step=failing`)}&key=${QUERY_KEY}`, { headers: HEADERS, data: BODY, timeout: 30_000 });
+        expect(response.status()).toBe(failure.status);
+        expect(response.headers()['content-type']).toMatch(/^application\/json/);
+        expect(await response.json()).toMatchObject({ error: { type: failure.type } });
+        // It was the mock that nginx turned away from, and no request reached its HTTP side.
+        expect((await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode]).toBeGreaterThan(before);
+        expect((await mock.requests(tag)).map((r) => r.query)).toEqual([`step=before&lmgate_tag=${tag}`]);
+        // (It reaches the container's log through start.sh's masking pipe: a moment later.)
+        await expect.poll(() => serviceLogs(run, ['nginx'], 2_000), { message: 'the error line', intervals: [100] })
+          .toContain(`request: "POST ${MESSAGES}?step=failing&lmgate_tag=${tag}&key=*** HTTP/1.1", upstream: "https://`);
+      } finally {
+        await setTlsMode(run.mockAdminURL, ANTHROPIC, 'valid');
+      }
+      const lines = await stats.waitForLines(tag, 2);
+      expect(lines.find((l) => l.endpoint.includes('step=failing'))).toMatchObject({
+        provider: 'anthropic', status: failure.status, error_type: `http_${failure.status}`, lmgate_id: KEYS.beta.id, model: null, first_byte_ms: null,
+      });
+    });
+  }
+});
+
+/** The address of a service's container on the stack's network. */
+async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {
+  const networks = ((await inspectContainer(await containerId(run, service)))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+  return Object.values(networks)[0]?.IPAddress;
+}
+
+const nginxStartedAt = async (run: RunInfo) => ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+
+/**
+ * Recreates a service at another address. Docker hands out the lowest free address, which
+ * would be the one just freed: placeholder containers take free addresses until one holds
+ * the old one, as other containers would on a busy host.
+ */
+async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ before?: string; after?: string; release: () => Promise<void> }> {
+  const before = await addressOf(run, service);
+  await composeRun(run, ['rm', '--stop', '--force', service]);
+  const placeholders: string[] = [];
+  const release = async () => void (placeholders.length > 0 && (await execFileAsync('docker', ['rm', '--force', ...placeholders])));
+  try {
+    for (let i = 0; i < 8; i++) {
+      const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
+      const id = stdout.trim();
+      placeholders.push(id);
+      const networks = ((await inspectContainer(id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
+      if (Object.values(networks)[0]?.IPAddress === before) break;
+    }
+    await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', service]);
+    await waitUntilHealthy(run, service);
+    // A recreated container is published on new host ports.
+    await publishedPorts(run);
+    return { before, after: await addressOf(run, service), release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+for (const { service, headers } of [
+  // For the service, a header set no other test here sends, so no kept decision answers
+  // for it; for a provider, a kept decision changes nothing.
+  { service: 'lmgate' as const, headers: { 'x-api-key': KEYS.gamma.key } },
+  { service: 'mock-upstream' as const, headers: { 'x-api-key': KEYS.beta.key } },
+]) {
+  const what = service === 'lmgate' ? 'the LMGate service' : 'a provider';
+  test(`${what} moves: recreated at a new address, calls pass again within seconds, without an nginx restart`, async ({ request, run, tagged }) => {
+    const startedBefore = await nginxStartedAt(run);
+    const moved = await recreateElsewhere(run, service);
+    try {
+      expect(moved.after, 'the new container has another address').not.toBe(moved.before);
+      const upAt = Date.now();
+      await expect
+        .poll(async () => (await request.post(tagged(`${CHAT}?moved=1`), { headers, data: '{}' })).status(), { timeout: 15_000, intervals: [250] })
+        .toBe(200);
+      const took = Date.now() - upAt;
+      expect(took, `passing again after ${took} ms`).toBeLessThan(5_000);
+    } finally {
+      await moved.release();
+    }
+    expect(await nginxStartedAt(run)).toBe(startedBefore);
+  });
+}
