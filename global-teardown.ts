@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
-import { sweepRunStacks } from './tests/support/lifecycle';
+import { PROJECT_PREFIX, runnerPid, sweepRunStacks } from './tests/support/lifecycle';
 import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackStart } from './tests/support/run-info';
-import { composePackage, downStack, leftovers } from './tests/support/stack';
+import { composePackage, downStack, leftovers, projectsWithPrefix } from './tests/support/stack';
 
 /**
  * Takes the run's stacks down with their volumes, also after failures: the shared one
@@ -12,6 +12,10 @@ export default async function globalTeardown(): Promise<void> {
   const started = Date.now();
   const start = sharedStackStart();
   await Promise.all([sweepRunStacks(start?.info.project), start ? downSharedStack(start) : undefined]);
+  // Nothing of the run may be left but what E2E_KEEP_STACK=1 keeps.
+  const kept = process.env['E2E_KEEP_STACK'] === '1' ? start?.info.project : undefined;
+  const left = (await projectsWithPrefix(`${PROJECT_PREFIX}${runnerPid()}-`)).filter((project) => project !== kept);
+  if (left.length > 0) throw new Error(`the run left stacks behind: ${left.join(', ')}`);
   if (start && process.env['E2E_KEEP_STACK'] !== '1') console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
