@@ -2,7 +2,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
-import { composeRun, containerId, freezeService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
+import { composeRun, containerId, freezeService, killService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
 
 
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze and
@@ -83,9 +83,13 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
   }
 });
 
+// A delivery that timed out left its batch in the frozen service's socket. Thawed, the
+// service reads that batch and the retry both (the retry must not double a line); killed,
+// it never reads it (only the retry can write those records).
 for (const outage of [
-  { name: 'times out (frozen)', stop: false, evidence: 'delivery failed' },
-  { name: 'answers 5xx (stopped: the /stats location answers 502)', stop: true, evidence: 'service answered 502' },
+  { name: 'times out (frozen, then thawed)', stop: false, kill: false, evidence: 'delivery failed' },
+  { name: 'times out (frozen, then killed)', stop: false, kill: true, evidence: 'delivery failed' },
+  { name: 'answers 5xx (stopped: the /stats location answers 502)', stop: true, kill: false, evidence: 'service answered 502' },
 ]) {
   test(`stats delivery survives a service that ${outage.name}: every record is written exactly once after it recovers`, async ({ run, request, tagged, tag, stats }) => {
     const failedDeliveries = async () => (await serviceLogs(run, ['nginx'], 2000)).split(outage.evidence).length - 1;
@@ -99,6 +103,9 @@ for (const outage of [
     const post = async (i: number) => (await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers, data: '{}' })).status();
     const service = await containerId(run, 'lmgate');
     expect(await post(0)).toBe(200);
+    // Before a kill, the first call's record is written: the kill may lose only what the
+    // frozen service had not read.
+    if (outage.kill) await stats.waitForLines(tag, 1);
     // The docker CLI on a known container, not Compose: on a busy machine Compose can take
     // longer than the 2 s.
     await (outage.stop ? pauseBeforeStop : freezeService)(run, 'lmgate', service);
@@ -116,8 +123,12 @@ for (const outage of [
       // The delivery task met the outage and kept the records.
       await expect.poll(failedDeliveries, { timeout: 10_000, intervals: [200] }).toBeGreaterThan(failedBefore);
     } finally {
-      if (frozen) await (outage.stop ? composeRun(run, ['unpause', 'lmgate']) : thawService(run, 'lmgate', service));
-      else await startService(run, 'lmgate');
+      if (!frozen) await startService(run, 'lmgate');
+      else if (outage.stop) await composeRun(run, ['unpause', 'lmgate']);
+      else if (outage.kill) {
+        await killService(run, 'lmgate');
+        await startService(run, 'lmgate');
+      } else await thawService(run, 'lmgate', service);
     }
     await waitUntilHealthy(run, 'lmgate');
     await stats.waitForLines(tag, passed, 20_000);
