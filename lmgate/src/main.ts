@@ -3,8 +3,12 @@ import { AllowList, AllowListError } from './allowlist.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildMetricsServer } from './metrics-server.js';
 import { Metrics } from './metrics.js';
+import { requestIdsInTail } from './recent-ids.js';
 import { buildServer } from './server.js';
 import { StatsWriter } from './stats-writer.js';
+
+/** How much of the stats file's end is read at start for the ids written last (some 20,000 lines). */
+const WRITTEN_IDS_TAIL_BYTES = 8 * 1024 * 1024;
 
 function configPathFromArgs(argv: string[]): string | undefined {
   const index = argv.indexOf('--config');
@@ -43,7 +47,16 @@ async function start(): Promise<void> {
     },
     logger,
   );
-  const app = buildServer({ allowList, stats, logger, bodyLimitBytes: config.server.body_limit_bytes, monitor: metrics });
+  // The ids of the last records written before this start: njs re-sends a record whose
+  // delivery it saw fail, also when the service had written it just before it stopped.
+  // Not readable (a directory in its place, no permission): the writer reports that on its
+  // own; this start just remembers nothing.
+  const writtenIds = await requestIdsInTail(config.stats.output_path, WRITTEN_IDS_TAIL_BYTES).catch((error: Error) => {
+    logger.warn({ path: config.stats.output_path, err: error.message }, 'stats file not read for the ids written last');
+    return [];
+  });
+  logger.info({ path: config.stats.output_path, request_ids: writtenIds.length }, 'request ids of the last written records remembered');
+  const app = buildServer({ allowList, stats, logger, bodyLimitBytes: config.server.body_limit_bytes, monitor: metrics, writtenIds });
   const metricsApp = buildMetricsServer({ metrics, logger });
 
   allowList.startPolling(config.auth.poll_interval_seconds);

@@ -29,6 +29,8 @@ export interface ServerOptions {
   bodyLimitBytes: number;
   /** How many recent delivery ids to remember, so a re-sent record is written once. */
   rememberedIds?: number;
+  /** Ids already written (the stats file's last lines, read at start), oldest first. */
+  writtenIds?: Iterable<string>;
 }
 
 /**
@@ -61,6 +63,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   });
   const recentIds = new RecentIds(options.rememberedIds ?? 200_000);
+  for (const id of options.writtenIds ?? []) recentIds.add(id);
 
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
 

@@ -305,6 +305,23 @@ describe('graceful stop on SIGINT', () => {
   }, 20_000);
 });
 
+describe('a restart', () => {
+  it('writes no second line for a record the previous process wrote (njs re-sends what it saw time out)', async () => {
+    const setup = await writeSetup({ logging: 'ERROR' });
+    const first = runService(setup.dir, ['--config', setup.configPath]);
+    await waitHealthy(first, setup.port);
+    expect(await postRecords(setup.port, [record(1), record(2)])).toBe(202);
+    first.child.kill('SIGTERM');
+    expect((await withTimeout(first.exited, 10_000, 'exit')).code).toBe(0);
+    const second = runService(setup.dir, ['--config', setup.configPath]);
+    await waitHealthy(second, setup.port);
+    expect(await postRecords(setup.port, [record(2), record(3)])).toBe(202);
+    second.child.kill('SIGTERM');
+    expect((await withTimeout(second.exited, 10_000, 'exit')).code).toBe(0);
+    expect((await statsLines(setup.statsPath)).map((line) => line['request_id'])).toEqual(['req-1', 'req-2', 'req-3']);
+  }, 30_000);
+});
+
 describe('configuration of the process', () => {
   it('reads the config file named by LMGATE_CONFIG when there is no --config', async () => {
     const setup = await writeSetup();

@@ -378,6 +378,16 @@ describe('remembered request ids', () => {
   });
 });
 
+describe('ids written before a restart', () => {
+  beforeEach(() => setUp({ writtenIds: ['w-1', 'w-2'] }));
+
+  it('a record re-sent after a restart, whose line the previous process wrote, gets no second line', async () => {
+    const response = await postStats([statsPayload({ request_id: 'w-1' }), statsPayload({ request_id: 'w-3' })]);
+    expect(response.json()).toEqual({ accepted: 1, received: 2, rejected: 0 });
+    expect(sink.records).toHaveLength(1);
+  });
+});
+
 describe('unknown routes', () => {
   beforeEach(() => setUp());
 
