@@ -63,9 +63,9 @@ type StackRef = Pick<RunInfo, 'project' | 'composeFiles' | 'composeEnv' | 'stand
 export type ComposeRunner = (info: StackRef, args: string[]) => Promise<IDockerComposeResult>;
 
 /**
- * Through the docker-compose package, as global setup and teardown bring the shared stack
- * up and take it down. The package resolves half a second after Compose exits, whatever
- * the command (a fixed timer for the output to drain).
+ * Through the docker-compose package, as global setup brings the shared stack up. The
+ * package resolves half a second after Compose exits, whatever the command (a fixed timer
+ * for the output to drain).
  */
 export const composePackage: ComposeRunner = async (info, args) => {
   const [command, ...rest] = args;
@@ -83,8 +83,9 @@ export const composePackage: ComposeRunner = async (info, args) => {
 /**
  * The same command line as composePackage, done when Compose has exited and its output is
  * closed. Everything else the suite asks of Compose goes through this: some thirty calls a
- * run (isolated stacks up and down, services stopped and started mid-test, the image
- * build), most of them on a path a test waits for, would otherwise add half a second each.
+ * run (stacks up and down, services stopped and started mid-test, the image build, the
+ * shared stack's down at the run's end), most of them on a path a test or the run waits
+ * for, would otherwise add half a second each.
  */
 export const composeExec: ComposeRunner = (info, args) =>
   new Promise((resolve, reject) => {
