@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { PROJECT_PREFIX, runnerPid, sweepRunStacks } from './tests/support/lifecycle';
 import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackStart } from './tests/support/run-info';
-import { downStack, leftovers, projectsWithPrefix } from './tests/support/stack';
+import { projectObjects } from './tests/support/docker-engine';
+import { downStack, projectsWithPrefix } from './tests/support/stack';
 
 /**
  * Takes the run's stacks down with their volumes, also after failures: the shared one
@@ -33,7 +34,7 @@ async function downSharedStack(start: NonNullable<ReturnType<typeof sharedStackS
   // Compose itself (composeExec), not the docker-compose package, which would add its
   // half-second timer to the end of every run (the stack came up through the package).
   await downStack(info);
-  const left = await leftovers(info.project);
+  const left = await projectObjects(info.project);
   if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
   rmSync(info.runDir, { recursive: true, force: true });
   rmSync(RUN_INFO_FILE, { force: true });

@@ -46,8 +46,9 @@ export interface WorkerFixtures {
  * Holds the stack of the file a worker is running, if that file asked for one. A worker
  * runs a whole isolated file before anything else; a test that wants another stack, or
  * the shared one, sends the previous own stack down in the background (global teardown
- * finishes any removal the worker's end cut short). Every file shares one worker hash, so a worker done with an isolated file
- * goes on with other tests instead of being replaced by a new process.
+ * finishes any removal the worker's end cut short). Every file shares one worker hash, so
+ * a worker done with an isolated file goes on with other tests instead of being replaced
+ * by a new process.
  */
 class OwnStacks {
   private current: { label: string; info: Promise<RunInfo> } | null = null;
@@ -90,15 +91,6 @@ class OwnStacks {
     this.current = null;
   }
 
-  /**
-   * The worker is stopping: its last stack's removal goes on without it. The whole run's
-   * workers stop before the audit project starts, so waiting here would put a stack's
-   * removal (about a second) between the last e2e test and the audit. Global teardown
-   * finishes whatever a worker's exit cut short (sweepRunStacks).
-   */
-  close(): void {
-    this.release();
-  }
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
@@ -110,7 +102,10 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       try {
         await use(stacks);
       } finally {
-        stacks.close();
+        // Not waited for: the whole run's workers stop before the audit project starts, so
+        // waiting would put a stack's removal (about a second) between the last e2e test
+        // and the audit. Global teardown finishes what a worker's exit cut short.
+        stacks.release();
       }
     },
     { scope: 'worker' },

@@ -1,7 +1,7 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { authCalls, call, expectFailClosedThrough, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
-import { composeRun, freezeService, serviceLogs, thawService } from '../support/stack';
+import { composeExec, freezeService, serviceLogs, thawService } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
 // where the service's place is taken by a stand-in that fails on request
@@ -60,7 +60,7 @@ test("an X-Accel-Redirect in the service's answer does not steer nginx: the call
 // killed are in service-outages.spec.ts, on a stack of their own).
 const outages: Outage[] = [
   { name: 'frozen (SIGSTOP)', down: (run) => freezeService(run, 'lmgate'), up: (run) => thawService(run, 'lmgate') },
-  { name: 'removed (its name no longer resolves)', down: (run) => composeRun(run, ['rm', '--stop', '--force', 'lmgate']), up: (run) => composeRun(run, ['up', '--detach', '--no-build', 'lmgate']) },
+  { name: 'removed (its name no longer resolves)', down: (run) => composeExec(run, ['rm', '--stop', '--force', 'lmgate']), up: (run) => composeExec(run, ['up', '--detach', '--no-build', 'lmgate']) },
 ];
 
 for (const outage of outages) {

@@ -2,7 +2,7 @@ import { test, expect, useOwnStack } from '../fixtures';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
 import { scrape, sumOf } from '../support/metrics';
 import { prepareStack, removeStack, upStack } from '../support/lifecycle';
-import { composeRun, containerId, containerStatus, serviceLogs, waitUntilHealthy } from '../support/stack';
+import { composeExec, containerId, containerStatus, serviceLogs, waitUntilHealthy } from '../support/stack';
 import { inspectContainer, projectContainers } from '../support/docker-engine';
 
 // The service stopping and failing to start. On a stack of its own (its tests one after
@@ -33,7 +33,7 @@ test('graceful stop: records the service holds in its buffer are all in the stat
   await expect.poll(async () => sumOf(await scrape(run.metricsURL), 'lmgate_calls_total'), { timeout: 10_000, intervals: [100] }).toBe(calls);
   // ...and written none of them: only the stop can.
   expect(stats.lines(tag), 'nothing flushed before the stop').toHaveLength(0);
-  await composeRun(run, ['stop', '--timeout', '20', 'lmgate']);
+  await composeExec(run, ['stop', '--timeout', '20', 'lmgate']);
   const lines = stats.lines(tag);
   expect(lines).toHaveLength(calls);
   expect(new Set(lines.map((l) => l.endpoint)).size).toBe(calls);
@@ -48,7 +48,7 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
   for (const outage of outages) {
     test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
       const nginxStartedBefore = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-      await composeRun(run, outage.stop);
+      await composeExec(run, outage.stop);
       try {
         // nginx may still hold a decision for this key from before the outage: no longer
         // than the auth cache lifetime.
@@ -71,7 +71,7 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
         }
         await mock.expectNoRequests(tag);
       } finally {
-        await composeRun(run, ['start', 'lmgate']);
+        await composeExec(run, ['start', 'lmgate']);
         await waitUntilHealthy(run, 'lmgate');
       }
       await expect

@@ -1,7 +1,7 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
-import { composeRun, containerId, freezeService, killService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
+import { composeExec, containerId, freezeService, killService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
 
 // Stats delivery while the service stalls or fails: a stack of its own (these freeze, kill
 // and stop the service), its tests one after another, at the e2e overlay's delivery
@@ -54,7 +54,7 @@ for (const outage of [
       await expect.poll(failedDeliveries, { timeout: 10_000, intervals: [200] }).toBeGreaterThan(failedBefore);
     } finally {
       if (!frozen) await startService(run, 'lmgate');
-      else if (outage.stop) await composeRun(run, ['unpause', 'lmgate']);
+      else if (outage.stop) await composeExec(run, ['unpause', 'lmgate']);
       else if (outage.kill) {
         await killService(run, 'lmgate');
         await startService(run, 'lmgate');

@@ -5,7 +5,7 @@ import { KEYS, QUERY_KEY } from '../support/keys';
 import { publishedPorts } from '../support/lifecycle';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 import type { RunInfo } from '../support/run-info';
-import { composeRun, containerId, serviceLogs, waitUntilHealthy, type Service } from '../support/stack';
+import { composeExec, containerId, serviceLogs, waitUntilHealthy, type Service } from '../support/stack';
 import { inspectContainer } from '../support/docker-engine';
 
 const execFileAsync = promisify(execFile);
@@ -78,7 +78,7 @@ const nginxStartedAt = async (run: RunInfo) => ((await inspectContainer(await co
  */
 async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ before?: string; after?: string; release: () => Promise<void> }> {
   const before = await addressOf(run, service);
-  await composeRun(run, ['rm', '--stop', '--force', service]);
+  await composeExec(run, ['rm', '--stop', '--force', service]);
   const placeholders: string[] = [];
   const release = async () => void (placeholders.length > 0 && (await execFileAsync('docker', ['rm', '--force', ...placeholders])));
   try {
@@ -89,7 +89,7 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
       const networks = ((await inspectContainer(id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
       if (Object.values(networks)[0]?.IPAddress === before) break;
     }
-    await composeRun(run, ['up', '--detach', '--no-build', '--no-deps', service]);
+    await composeExec(run, ['up', '--detach', '--no-build', '--no-deps', service]);
     await waitUntilHealthy(run, service);
     // A recreated container is published on new host ports.
     await publishedPorts(run);

@@ -6,9 +6,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runCertificates } from './certs';
 import { allowListCsv, INITIAL_KEYS } from './keys';
-import { projectContainers } from './docker-engine';
+import { projectContainers, projectObjects } from './docker-engine';
 import { composeIsStandalone, E2E_DIR, type RunInfo } from './run-info';
-import { composeExec, containerStatus, downStack, leftovers, projectsWithPrefix, serviceLogs, type ComposeRunner } from './stack';
+import { composeExec, containerStatus, downStack, projectsWithPrefix, serviceLogs, type ComposeRunner } from './stack';
 
 export const PROJECT_PREFIX = 'lmgate-e2e-';
 export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
@@ -212,7 +212,7 @@ export async function sweepRunStacks(except?: string): Promise<void> {
       const info = { project, composeFiles: E2E_COMPOSE_FILES, composeEnv: { E2E_RUN_DIR: '/nonexistent' }, standalone };
       for (let attempt = 0; ; attempt++) {
         await downStack(info).catch(() => undefined);
-        const left = await leftovers(project);
+        const left = await projectObjects(project);
         if (left.length === 0) break;
         if (attempt === 2) throw new Error(`stack ${project} left Docker objects behind: ${left.join(', ')}`);
       }

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as compose from 'docker-compose';
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
-import { composeProjects, containerLogLines, inspectContainer, pauseContainer, projectContainers, projectObjects, signalContainer, startContainer, stopContainer } from './docker-engine';
+import { composeProjects, containerLogLines, inspectContainer, pauseContainer, projectContainers, signalContainer, startContainer, stopContainer } from './docker-engine';
 import { PROJECT_ROOT, type RunInfo } from './run-info';
 
 const run = promisify(execFile);
@@ -140,11 +140,6 @@ export async function containerId(info: RunInfo, service: Service): Promise<stri
   return container.Id;
 }
 
-/** Containers, networks and volumes still labelled with the project. */
-export async function leftovers(project: string): Promise<string[]> {
-  return projectObjects(project);
-}
-
 /** Compose projects on this machine whose name starts with the prefix. */
 export async function projectsWithPrefix(prefix: string): Promise<string[]> {
   return (await composeProjects()).filter((name) => name.startsWith(prefix));
@@ -154,10 +149,6 @@ export async function downStack(info: StackRef, runner: ComposeRunner = composeE
   await runner(info, ['down', '--volumes', '--remove-orphans', '--timeout', '10']);
 }
 
-/** Runs one compose command against the run's stack, e.g. ['stop', 'lmgate']. */
-export async function composeRun(info: RunInfo, args: string[]): Promise<IDockerComposeResult> {
-  return composeExec(info, args);
-}
 
 /**
  * Stops a service's process where it stands (SIGSTOP to the container's PID 1, which the
