@@ -1,3 +1,3 @@
-import { bundle } from '../scripts/bundle.mjs';
+import { bundleWorkspace } from '../scripts/bundle.mjs';
 
-await bundle('src/main.ts', 'dist/mock-upstream.mjs');
+await bundleWorkspace('mock-upstream', '.');

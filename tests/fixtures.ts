@@ -6,7 +6,7 @@ import { FAULTY_SERVICE_OVERLAY, prepareStack, removeStack, startStack, type Sta
 import { composeIsStandalone, waitForRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets, secretsIn } from './support/secrets';
 import { serviceLogs } from './support/stack';
-import { StatsFile, tagOfEndpoint } from './support/stats-file';
+import { StatsFile } from './support/stats-file';
 
 export interface TestFixtures {
   /**
@@ -148,10 +148,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   statsLinesInReport: [
     async ({ stats, tag }, use, testInfo) => {
       await use();
-      const lines = stats.all().filter((line) => {
-        const lineTag = tagOfEndpoint(line.endpoint);
-        return lineTag === tag || (lineTag?.startsWith(`${tag}-`) ?? false);
-      });
+      const lines = stats.linesOfTagAndDerived(tag);
       if (lines.length > 0) {
         await testInfo.attach(`stats lines (${lines.length})`, { body: maskSecrets(lines.map((line) => JSON.stringify(line)).join('\n')), contentType: 'application/x-ndjson' });
       }

@@ -15,8 +15,9 @@ const CHAT = '/openai/v1/chat/completions';
 // every caller of a provider name, or of the service, sees): a provider's TLS that fails
 // verification, a provider that resets or stalls, and the service or a provider recreated
 // at a new address. A provider's TCP and TLS handshakes get 1.5 s (the suite's others 3 s):
-// the stalled handshake waits that long, and a moved provider's old address too.
-useOwnStack({ label: 'upstreams', env: { E2E_PROVIDER_CONNECT_TIMEOUT: '1500ms' } });
+// the stalled handshake waits that long, and a moved provider's old address too. nginx
+// looks the providers' names up every second (production and the other stacks: 10 s).
+useOwnStack({ label: 'upstreams', env: { E2E_PROVIDER_CONNECT_TIMEOUT: '1500ms', E2E_RESOLVE_INTERVAL_SECONDS: '1' } });
 
 const ANTHROPIC = 'api.anthropic.com';
 const MESSAGES = '/anthropic/v1/messages';

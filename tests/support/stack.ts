@@ -1,6 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import * as compose from 'docker-compose';
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
 import { composeProjects, containerLogLines, inspectContainer, pauseContainer, projectContainers, signalContainer, startContainer, stopContainer } from './docker-engine';
 import { PROJECT_ROOT, type RunInfo } from './run-info';
@@ -72,6 +71,9 @@ export const composePackage: ComposeRunner = async (info, args) => {
   if (!command) throw new Error('a compose command is needed');
   let result: IDockerComposeResult;
   try {
+    // Loaded here, not at the top: only global setup uses the package, and every worker
+    // that imports this module would otherwise load it (and its YAML parser) for nothing.
+    const compose = await import('docker-compose');
     result = await compose.execCompose(command, rest, composeOptions(info));
   } catch (error) {
     if (error && typeof error === 'object' && 'exitCode' in error) result = error as IDockerComposeResult;

@@ -78,6 +78,15 @@ export class StatsFile {
     return [...readNewLines(this.path).lines];
   }
 
+  /** The lines of the tag and of the tags derived from it (`<tag>-…`). */
+  linesOfTagAndDerived(tag: string): StatsLine[] {
+    const found: StatsLine[] = [];
+    for (const [lineTag, lines] of readNewLines(this.path).byTag) {
+      if (lineTag === tag || (lineTag?.startsWith(`${tag}-`) ?? false)) found.push(...lines);
+    }
+    return found;
+  }
+
   lines(tag: string): StatsLine[] {
     return [...(readNewLines(this.path).byTag.get(tag) ?? [])];
   }
