@@ -120,28 +120,39 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { timeout: 180_000 },
   ],
 
-  baseURL: async ({ run }, use) => use(run.gatewayURL),
+  // The plumbing fixtures below are `box: 'self'`: no report step of their own (each step
+  // is two messages to the runner and a node in the report, for every test).
+  baseURL: [async ({ run }, use) => use(run.gatewayURL), { scope: 'test', box: 'self' }],
 
   request: async ({ request, run }, use, testInfo) => {
     await use(recordingRequestContext(request, testInfo, run.gatewayURL));
   },
 
-  tag: async ({}, use, testInfo) => {
-    const slug = testInfo.titlePath.slice(1).join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40);
-    await use(`${slug}-${randomBytes(4).toString('hex')}`);
-  },
+  tag: [
+    async ({}, use, testInfo) => {
+      const slug = testInfo.titlePath.slice(1).join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40);
+      await use(`${slug}-${randomBytes(4).toString('hex')}`);
+    },
+    { box: 'self' },
+  ],
 
-  tagged: async ({ tag }, use) => {
-    await use((path: string) => `${path}${path.includes('?') ? '&' : '?'}lmgate_tag=${encodeURIComponent(tag)}`);
-  },
+  tagged: [
+    async ({ tag }, use) => {
+      await use((path: string) => `${path}${path.includes('?') ? '&' : '?'}lmgate_tag=${encodeURIComponent(tag)}`);
+    },
+    { box: 'self' },
+  ],
 
-  mock: async ({ run }, use) => use(new MockAdmin(run.mockAdminURL)),
+  mock: [async ({ run }, use) => use(new MockAdmin(run.mockAdminURL)), { box: 'self' }],
 
-  stats: async ({ run }, use) => use(new StatsFile(run.statsFile)),
+  stats: [async ({ run }, use) => use(new StatsFile(run.statsFile)), { box: 'self' }],
 
-  recordExchange: async ({}, use, testInfo) => {
-    await use((exchange) => attachExchange(testInfo, exchange));
-  },
+  recordExchange: [
+    async ({}, use, testInfo) => {
+      await use((exchange) => attachExchange(testInfo, exchange));
+    },
+    { box: 'self' },
+  ],
 
   // The report shows, beside a test's exchanges, the stats lines its calls produced (its tag
   // and the tags derived from it), as they stood when the test ended.
@@ -153,7 +164,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         await testInfo.attach(`stats lines (${lines.length})`, { body: maskSecrets(lines.map((line) => JSON.stringify(line)).join('\n')), contentType: 'application/x-ndjson' });
       }
     },
-    { auto: true },
+    { auto: true, box: 'self' },
   ],
 
   containerLogsOnFailure: [
@@ -163,7 +174,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         await testInfo.attach('container logs', { body: maskSecrets(await serviceLogs(run)), contentType: 'text/plain' });
       }
     },
-    { auto: true },
+    { auto: true, box: 'self' },
   ],
 });
 
