@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AllowList, MAX_ID_LENGTH } from '../src/allowlist.js';
-import { buildServer, FORBIDDEN_BODY, type RecordSink, type ServerOptions } from '../src/server.js';
+import { Ajv } from 'ajv';
+import { AJV_OPTIONS, buildServer, FORBIDDEN_BODY, statsBodySchema, type RecordSink, type ServerOptions } from '../src/server.js';
+import { statsPayloadSchema } from '../src/records.js';
 import { StatsWriter } from '../src/stats-writer.js';
 import { anthropicMessageSse, gzipGarbage, openAiChatJson, openAiChatSseWithUsage } from './fixtures/provider-bodies.js';
 import spellings from './fixtures/key-header-spellings.json' with { type: 'json' };
@@ -90,6 +92,24 @@ function auth(headers: Record<string, string>) {
 function postStats(payload: unknown, headers: Record<string, string> = {}) {
   return app.inject({ method: 'POST', url: '/stats', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
 }
+
+describe('the schemas (the server compiles them without the meta-schema check)', () => {
+  for (const [name, schema] of [
+    ['stats body', statsBodySchema],
+    ['stats record', statsPayloadSchema],
+  ] as const) {
+    it(`the ${name} schema is valid JSON Schema`, () => {
+      const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: true });
+      expect(ajv.validateSchema(schema), JSON.stringify(ajv.errors)).toBe(true);
+      expect(() => ajv.compile(schema)).not.toThrow();
+    });
+  }
+
+  it('a schema that breaks JSON Schema is caught by the check', () => {
+    const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: true });
+    expect(ajv.validateSchema({ type: 'object', maxProperties: 'many' })).toBe(false);
+  });
+});
 
 describe('GET /healthz', () => {
   beforeEach(() => setUp());
