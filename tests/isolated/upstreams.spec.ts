@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS, QUERY_KEY } from '../support/keys';
-import { publishedPorts } from '../support/lifecycle';
+import { stackURLs } from '../support/lifecycle';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 import type { RunInfo } from '../support/run-info';
 import { composeExec, containerId, serviceLogs, waitUntilHealthy, type Service } from '../support/stack';
@@ -92,8 +92,8 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
     }
     await composeExec(run, ['up', '--detach', '--no-build', '--no-deps', service]);
     await waitUntilHealthy(run, service);
-    // A recreated container is published on new host ports.
-    await publishedPorts(run);
+    // A recreated container has a new address.
+    await stackURLs(run);
     return { before, after: await addressOf(run, service), release };
   } catch (error) {
     await release();

@@ -48,6 +48,7 @@ export interface ContainerSummary {
   Labels: Record<string, string>;
   State: string;
   Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
 
 /** The containers of a Compose project, stopped ones included; of one service if named. */

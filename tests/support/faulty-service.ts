@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { AUTH_TIMEOUT_MS, publishedPorts } from './lifecycle';
+import { AUTH_TIMEOUT_MS, stackURLs } from './lifecycle';
 import { QUERY_KEY } from './keys';
 import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
@@ -56,8 +56,8 @@ export async function expectFailClosedThrough(run: RunInfo, mock: MockAdmin, tag
   } finally {
     await outage.up(run);
     await waitUntilHealthy(run, 'lmgate');
-    // A recreated container is published on new host ports.
-    await publishedPorts(run);
+    // A recreated container has a new address.
+    await stackURLs(run);
   }
   await expect.poll(async () => (await call(run, `fault-allow-${tag}-after`, `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
 }

@@ -73,8 +73,8 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   runCertificates(join(runDir, 'certs'));
 
   const overlays = options.overlays ?? [];
-  // Host ports 0: Docker picks free ones as it binds them (no race between stacks started
-  // side by side); publishedPorts() reads them once the stack is up.
+  // Host port 0: Docker picks a free one as it binds it (no race between stacks started
+  // side by side); stackURLs() reads it once the stack is up.
   return {
     project,
     runDir,
@@ -93,9 +93,6 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
       E2E_RUN_DIR: runDir,
       LMGATE_DATA_DIR: dataDir,
       LMGATE_PORT: '0',
-      E2E_MOCK_ADMIN_PORT: '0',
-      E2E_METRICS_PORT: '0',
-      E2E_SERVICE_PORT: '0',
     },
     standalone: options.standalone,
   };
@@ -124,6 +121,7 @@ export async function waitForHealth(info: RunInfo, timeoutMs = HEALTH_TIMEOUT_MS
   const [status, logs] = await Promise.all([containerStatus(info), serviceLogs(info)]);
   throw new Error(
     `The e2e stack did not become healthy within ${timeoutMs / 1000}s (${lastProblem}).\n` +
+      `(The mock's admin API is reached at its container's address, ${info.mockAdminURL}: the host must route to Docker's networks, as Docker Engine on Linux does.)\n` +
       `Containers:\n${status}\nLogs:\n${logs}\nSet E2E_KEEP_STACK=1 to keep the stack for inspection.`,
   );
 }
@@ -160,19 +158,31 @@ export async function buildImages(info: RunInfo): Promise<void> {
   await promisify(execFile)('docker', ['image', 'prune', '--force', '--filter', 'label=org.lmgate.image']);
 }
 
-/** Fills in the URLs of the ports Docker published for a stack that is up. */
-export async function publishedPorts(info: RunInfo): Promise<void> {
+/**
+ * Fills in a stack's URLs once it is up: the gateway at the port Docker published for
+ * nginx (as a client reaches it), the mock's admin API and the service's ports at their
+ * containers' addresses on the compose network, which the host routes to (Docker Engine on
+ * Linux). The service is not published, as in production, and each port Docker publishes
+ * costs a docker-proxy process and firewall rules at every container start.
+ */
+export async function stackURLs(info: RunInfo): Promise<void> {
   const containers = await projectContainers(info.project);
-  const hostAddress = (service: string, port: number): string => {
+  const running = (service: string) => {
     const container = containers.find((c) => c.Labels['com.docker.compose.service'] === service && c.State === 'running');
-    const published = container?.Ports.find((p) => p.PrivatePort === port && p.PublicPort !== undefined && p.Type === 'tcp');
-    if (!published) throw new Error(`${service}:${port} of ${info.project} is not published`);
-    return `${published.IP ?? '127.0.0.1'}:${published.PublicPort}`;
+    if (!container) throw new Error(`${service} of ${info.project} is not running`);
+    return container;
   };
-  info.gatewayURL = `http://${hostAddress('nginx', 8080)}`;
-  info.mockAdminURL = `http://${hostAddress('mock-upstream', 8090)}`;
-  info.metricsURL = `http://${hostAddress('lmgate', 9464)}/metrics`;
-  info.serviceURL = `http://${hostAddress('lmgate', 8081)}`;
+  const published = running('nginx').Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort !== undefined && p.Type === 'tcp');
+  if (!published) throw new Error(`nginx:8080 of ${info.project} is not published`);
+  const onNetwork = (service: string, port: number): string => {
+    const address = Object.values(running(service).NetworkSettings?.Networks ?? {}).find((network) => network.IPAddress)?.IPAddress;
+    if (!address) throw new Error(`${service} of ${info.project} has no address on its network`);
+    return `${address}:${port}`;
+  };
+  info.gatewayURL = `http://${published.IP ?? '127.0.0.1'}:${published.PublicPort}`;
+  info.mockAdminURL = `http://${onNetwork('mock-upstream', 8090)}`;
+  info.metricsURL = `http://${onNetwork('lmgate', 9464)}/metrics`;
+  info.serviceURL = `http://${onNetwork('lmgate', 8081)}`;
 }
 
 /**
@@ -184,7 +194,7 @@ export async function startStack(info: RunInfo, options: { keepOnFailure?: boole
   const { keepOnFailure = false, runner = composeExec, recordEvents = false } = options;
   try {
     await upStack(info, runner, recordEvents);
-    await publishedPorts(info);
+    await stackURLs(info);
     await waitForHealth(info);
   } catch (error) {
     if (!keepOnFailure) await removeStack(info, runner);
