@@ -7,6 +7,9 @@ import type { StatsMonitor } from './server.js';
 import type { StatsWriterMonitor } from './stats-writer.js';
 import type { TokenField } from './usage.js';
 
+/** How often the event-loop delay (nodejs_eventloop_lag_*) is sampled. */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 const CALL_LABELS = ['provider', 'model', 'status_class', 'lmgate_id'] as const;
 
 /** The model comes from a provider's body: a label of bounded length, "" when none. */
@@ -84,7 +87,10 @@ export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonit
     this.allowListReloads.inc({ result: 'ok' }, 0);
     this.allowListReloads.inc({ result: 'failed' }, 0);
     if (options.processMetrics) {
-      collectDefaultMetrics({ register: this.registry });
+      // The event-loop delay is sampled every 100 ms, not prom-client's 10 ms: a 100 Hz
+      // timer was half of an idle service's CPU, and a scrape every few seconds still gets
+      // dozens of samples.
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
       // Gauges that prom-client names like counters: Prometheus' own lint (promtool check
       // metrics) rejects them, and the handle counts they carry are nodejs_active_* anyway.
       for (const name of LINT_FAILING_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
