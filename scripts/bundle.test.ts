@@ -1,8 +1,8 @@
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bundle } from '../../scripts/bundle.mjs';
-import { makeTempDir, removeDir } from './helpers.js';
+import { bundle } from './bundle.mjs';
 
 // The build every e2e run asks for (scripts/bundle.mjs): it must rebuild after any change
 // to what the bundle is made of, and only then.
@@ -11,12 +11,12 @@ describe('bundle: built only when an input changed', () => {
   const build = () => bundle('src/main.ts', 'dist/out.mjs', { cwd: dir });
 
   beforeEach(async () => {
-    dir = await makeTempDir();
+    dir = await mkdtemp(join(tmpdir(), 'lmgate-bundle-'));
     await mkdir(join(dir, 'src'));
     await writeFile(join(dir, 'src', 'main.ts'), "import { word } from './word.js';\nconsole.log(word);\n");
     await writeFile(join(dir, 'src', 'word.ts'), "export const word: string = 'first';\n");
   });
-  afterEach(async () => removeDir(dir));
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   it('builds the first time, then not again while nothing changed', async () => {
     expect(await build()).toBe(true);
