@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { RUN_CERTIFICATES_ENV } from './tests/support/certs';
-import { buildImages, E2E_COMPOSE_FILES, prepareStack, PROJECT_PREFIX, startStack } from './tests/support/lifecycle';
+import { buildImages, prepareStack, PROJECT_PREFIX, stackByName, startStack } from './tests/support/lifecycle';
 import { PROJECT_ROOT, rememberSharedStackStart, RUN_INFO_FILE, RUN_START_FAILED_FILE } from './tests/support/run-info';
 import { checkDocker, composePackage, downStack, projectsWithPrefix } from './tests/support/stack';
 
@@ -20,7 +20,7 @@ async function removeAbandonedStacks(standalone: boolean): Promise<void> {
     const pid = Number(project.slice(PROJECT_PREFIX.length).split('-')[0]);
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
     console.log(`[e2e] removing abandoned stack ${project}`);
-    await downStack({ project, composeFiles: E2E_COMPOSE_FILES, composeEnv: { E2E_RUN_DIR: '/nonexistent' }, standalone }).catch(
+    await downStack(stackByName(project, standalone)).catch(
       (error: unknown) => console.warn(`[e2e] could not remove ${project}: ${(error as Error).message}`),
     );
   }

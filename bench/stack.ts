@@ -6,7 +6,7 @@
  * docker-proxy, on a published port, would add a process of its own to every call.
  */
 import { E2E_COMPOSE_FILES, prepareStack, removeStack, startStack } from '../tests/support/lifecycle';
-import { inspectContainer, projectContainers } from '../tests/support/docker-engine';
+import { networkAddress, projectContainers } from '../tests/support/docker-engine';
 import type { RunInfo } from '../tests/support/run-info';
 
 export type UpstreamKind = 'static' | 'mock';
@@ -26,8 +26,7 @@ const OVERLAYS: Record<UpstreamKind, string[]> = {
 async function addressOf(info: RunInfo, service: string): Promise<string> {
   const [container] = (await projectContainers(info.project, service)).filter((c) => c.State === 'running');
   if (!container) throw new Error(`${service} of ${info.project} is not running`);
-  const networks = ((await inspectContainer(container.Id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
-  const address = Object.values(networks)[0]?.IPAddress;
+  const address = networkAddress(container);
   if (!address) throw new Error(`${service} of ${info.project} has no address`);
   return address;
 }

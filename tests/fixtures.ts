@@ -90,7 +90,6 @@ class OwnStacks {
     void this.current.info.then(removeStack, () => undefined).catch(() => undefined);
     this.current = null;
   }
-
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({

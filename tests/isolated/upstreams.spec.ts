@@ -6,7 +6,7 @@ import { stackURLs } from '../support/lifecycle';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 import type { RunInfo } from '../support/run-info';
 import { composeExec, containerId, serviceLogs, waitUntilHealthy, type Service } from '../support/stack';
-import { inspectContainer } from '../support/docker-engine';
+import { inspectContainer, networkAddress } from '../support/docker-engine';
 
 const execFileAsync = promisify(execFile);
 const CHAT = '/openai/v1/chat/completions';
@@ -66,8 +66,7 @@ test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON 
 
 /** The address of a service's container on the stack's network. */
 async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {
-  const networks = ((await inspectContainer(await containerId(run, service)))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
-  return Object.values(networks)[0]?.IPAddress;
+  return networkAddress(await inspectContainer(await containerId(run, service)));
 }
 
 const nginxStartedAt = async (run: RunInfo) => ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
@@ -87,8 +86,7 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
       const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
       const id = stdout.trim();
       placeholders.push(id);
-      const networks = ((await inspectContainer(id))['NetworkSettings'] as { Networks: Record<string, { IPAddress: string }> }).Networks;
-      if (Object.values(networks)[0]?.IPAddress === before) break;
+      if (networkAddress(await inspectContainer(id)) === before) break;
     }
     await composeExec(run, ['up', '--detach', '--no-build', '--no-deps', service]);
     await waitUntilHealthy(run, service);

@@ -48,7 +48,16 @@ export interface ContainerSummary {
   Labels: Record<string, string>;
   State: string;
   Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
-  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
+  NetworkSettings?: NetworkSettings;
+}
+
+interface NetworkSettings {
+  Networks?: Record<string, { IPAddress?: string }>;
+}
+
+/** A container's address on its network (a compose service has one), from a list entry or an inspect result. */
+export function networkAddress(container: object): string | undefined {
+  return Object.values((container as { NetworkSettings?: NetworkSettings }).NetworkSettings?.Networks ?? {}).find((network) => network.IPAddress)?.IPAddress || undefined;
 }
 
 /** The containers of a Compose project, stopped ones included; of one service if named. */

@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runCertificates } from './certs';
 import { allowListCsv, INITIAL_KEYS } from './keys';
-import { projectContainers, projectObjects } from './docker-engine';
+import { networkAddress, projectContainers, projectObjects } from './docker-engine';
 import { composeIsStandalone, E2E_DIR, type RunInfo } from './run-info';
-import { composeExec, containerStatus, downStack, projectsWithPrefix, serviceLogs, type ComposeRunner } from './stack';
+import { composeExec, containerStatus, downStack, projectsWithPrefix, serviceLogs, type ComposeRunner, type StackRef } from './stack';
 
 export const PROJECT_PREFIX = 'lmgate-e2e-';
 export const E2E_COMPOSE_FILES = ['docker-compose.yaml', 'docker-compose.e2e.yaml'];
@@ -31,17 +30,6 @@ export function runnerPid(): number {
   return Number(process.env['E2E_RUNNER_PID']) || process.pid;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 export interface StackOptions {
   standalone: boolean;
   /** Allow-list file content; the suite's fixture keys by default. */
@@ -50,8 +38,6 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Name suffix after the runner's pid, to tell stacks apart. */
   label?: string;
-  /** Project name prefix; stacks under PROJECT_PREFIX are removed by the suite once their runner is gone. */
-  prefix?: string;
   /** Compose files added after the e2e overlay. */
   overlays?: string[];
 }
@@ -61,7 +47,7 @@ export interface StackOptions {
  * free 127.0.0.1 ports under a unique project name. Starts nothing.
  */
 export async function prepareStack(options: StackOptions): Promise<RunInfo> {
-  const project = `${options.prefix ?? PROJECT_PREFIX}${runnerPid()}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
+  const project = `${PROJECT_PREFIX}${runnerPid()}-${options.label ?? 'main'}-${randomBytes(3).toString('hex')}`;
   const runDir = join(E2E_DIR, project);
   const dataDir = join(runDir, 'data');
   rmSync(runDir, { recursive: true, force: true });
@@ -175,7 +161,7 @@ export async function stackURLs(info: RunInfo): Promise<void> {
   const published = running('nginx').Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort !== undefined && p.Type === 'tcp');
   if (!published) throw new Error(`nginx:8080 of ${info.project} is not published`);
   const onNetwork = (service: string, port: number): string => {
-    const address = Object.values(running(service).NetworkSettings?.Networks ?? {}).find((network) => network.IPAddress)?.IPAddress;
+    const address = networkAddress(running(service));
     if (!address) throw new Error(`${service} of ${info.project} has no address on its network`);
     return `${address}:${port}`;
   };
@@ -208,6 +194,15 @@ export async function removeStack(info: RunInfo, runner: ComposeRunner = compose
 }
 
 /**
+ * A stack known only by its project name (this run's, or an abandoned one): enough for
+ * `down`, which finds its containers, networks and volumes by the project's label. The
+ * compose files interpolate E2E_RUN_DIR, so it must be set, to anything.
+ */
+export function stackByName(project: string, standalone: boolean): StackRef {
+  return { project, composeFiles: E2E_COMPOSE_FILES, composeEnv: { E2E_RUN_DIR: '/nonexistent' }, standalone };
+}
+
+/**
  * Removes what is left of this run's stacks but `except` (the shared one), with their run
  * directories: the stack of an isolated file whose worker ended while removing it. Such a
  * removal may still be going on beside this one, so a failed down counts for nothing:
@@ -219,9 +214,8 @@ export async function sweepRunStacks(except?: string): Promise<void> {
   const projects = (await projectsWithPrefix(prefix)).filter((project) => project !== except);
   await Promise.all(
     projects.map(async (project) => {
-      const info = { project, composeFiles: E2E_COMPOSE_FILES, composeEnv: { E2E_RUN_DIR: '/nonexistent' }, standalone };
       for (let attempt = 0; ; attempt++) {
-        await downStack(info).catch(() => undefined);
+        await downStack(stackByName(project, standalone)).catch(() => undefined);
         const left = await projectObjects(project);
         if (left.length === 0) break;
         if (attempt === 2) throw new Error(`stack ${project} left Docker objects behind: ${left.join(', ')}`);

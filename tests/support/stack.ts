@@ -56,7 +56,7 @@ export function assertComposeOk(result: IDockerComposeResult, what: string): IDo
   return result;
 }
 
-type StackRef = Pick<RunInfo, 'project' | 'composeFiles' | 'composeEnv' | 'standalone'>;
+export type StackRef = Pick<RunInfo, 'project' | 'composeFiles' | 'composeEnv' | 'standalone'>;
 
 /** Runs `docker compose <args>` (with the stack's files, project and environment); throws on failure. */
 export type ComposeRunner = (info: StackRef, args: string[]) => Promise<IDockerComposeResult>;
@@ -150,7 +150,6 @@ export async function projectsWithPrefix(prefix: string): Promise<string[]> {
 export async function downStack(info: StackRef, runner: ComposeRunner = composeExec): Promise<void> {
   await runner(info, ['down', '--volumes', '--remove-orphans', '--timeout', '10']);
 }
-
 
 /**
  * Stops a service's process where it stands (SIGSTOP to the container's PID 1, which the
