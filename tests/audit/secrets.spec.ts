@@ -31,10 +31,11 @@ test('after the error paths were driven, no secret appears in any container log,
   const serviceReplies = await Promise.all([post(rejected).then((r) => r.text()), post(`{"authorization":"Bearer ${KEYS.alpha.key}",`).then((r) => r.status)]);
   expect(serviceReplies).toEqual(['{"accepted":0,"received":2,"rejected":2}', 400]);
 
-  const logs = await serviceLogs(run, SERVICES, 100_000);
-  // The paths were really taken: their lines are there to be read.
+  // The paths were really taken: their lines are there to be read, once they have come
+  // through Docker's log capture, which trails the replies.
+  let logs = '';
   for (const evidence of ['client intended to send too large body', 'stats record rejected']) {
-    expect(logs, `a log line for: ${evidence}`).toContain(evidence);
+    await expect.poll(async () => (logs = await serviceLogs(run, SERVICES, 100_000)), { message: `a log line for: ${evidence}`, intervals: [100] }).toContain(evidence);
   }
   const statsText = stats.text();
   const report = formatExchange({ method: 'POST', url: url('report'), requestHeaders: secretHeaders, requestBody: `{"key":"${QUERY_KEY}"}`, status: 200, responseHeaders: {}, responseBody: '' });
