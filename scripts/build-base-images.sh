@@ -9,6 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
+report_unexpected_failures
 
 official_nginx=${NGINX_OFFICIAL_IMAGE:-nginx:1.27-bookworm}
 official_node=${NODE_OFFICIAL_IMAGE:-node:20-bookworm-slim}

@@ -9,13 +9,35 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
+report_unexpected_failures
+
+# dockerd and iptables live in sbin, which a non-root user's PATH often lacks.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 want_images=1
 [ "${1:-}" = "--engine" ] && want_images=0
 
-is_debian_root() {
-  [ "$(id -u)" = 0 ] && [ -r /etc/debian_version ] && command -v apt-get >/dev/null
+# The set-up installs packages only where it knows how: as root on Debian 12 or later
+# (trixie's packages are pinned in; Ubuntu and others have /etc/debian_version too, but not
+# Debian's suites). Anywhere else it names what to install and stops.
+why_cannot_install() {
+  local id="" version=""
+  if [ -r /etc/os-release ]; then
+    # shellcheck source=/dev/null
+    id=$(. /etc/os-release && echo "${ID:-}")
+    # shellcheck source=/dev/null
+    version=$(. /etc/os-release && echo "${VERSION_ID:-}")
+  fi
+  if [ "$id" != debian ] || ! command -v apt-get >/dev/null; then
+    echo "this is not Debian (/etc/os-release says '${id:-nothing}')"
+  elif [ "${version%%.*}" -lt 12 ] 2>/dev/null || [ -z "$version" ]; then
+    echo "this is Debian '${version:-unknown}', older than 12"
+  elif [ "$(id -u)" != 0 ]; then
+    echo "it is not running as root (run it as root, or with sudo)"
+  fi
 }
+
+is_debian_root() { [ -z "$(why_cannot_install)" ]; }
 
 apt_updated=0
 apt_update_once() {
@@ -47,8 +69,11 @@ EOF
 }
 
 MIN_ENGINE_MAJOR=25
+# Prints the engine's major version, or nothing when there is no dockerd (a lone docker
+# CLI is no engine). Never fails: its caller decides what a missing engine means.
 engine_major() {
-  dockerd --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'
+  command -v dockerd >/dev/null || return 0
+  dockerd --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p' || true
 }
 
 stop_daemon_for_upgrade() {
@@ -76,24 +101,29 @@ install_engine() {
   if ! is_debian_root; then
     if [ -n "$major" ]; then
       fail "Docker Engine $major found; the e2e suite needs $MIN_ENGINE_MAJOR or later (health \
-checks with start_interval). Upgrade it (https://docs.docker.com/engine/install/) and run this again."
+checks with start_interval), and this script cannot upgrade it: $(why_cannot_install). Upgrade it \
+(https://docs.docker.com/engine/install/) and run this again."
     fi
-    fail "No Docker engine found. Install Docker Engine $MIN_ENGINE_MAJOR or later \
+    fail "No Docker engine found (no dockerd on PATH$(command -v docker >/dev/null && echo '; a docker CLI alone is no engine')), \
+and this script cannot install one: $(why_cannot_install). Install Docker Engine $MIN_ENGINE_MAJOR or later \
 (https://docs.docker.com/engine/install/) or Docker Desktop, start it, and run this script again."
   fi
   if [ -n "$major" ]; then
     log "engine: Docker Engine $major is older than $MIN_ENGINE_MAJOR; upgrading to docker.io from Debian trixie"
     stop_daemon_for_upgrade
+  elif command -v docker >/dev/null; then
+    log "engine: a docker CLI ($(command -v docker)) but no dockerd; installing docker.io from Debian trixie"
   else
-    log "engine: installing docker.io from Debian trixie"
+    log "engine: no Docker found; installing docker.io from Debian trixie"
   fi
   add_trixie_suite
   apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     docker.io/trixie docker-cli/trixie iptables ca-certificates >/dev/null
   major=$(engine_major)
-  [ -n "$major" ] && [ "$major" -ge "$MIN_ENGINE_MAJOR" ] ||
+  if [ -z "$major" ] || [ "$major" -lt "$MIN_ENGINE_MAJOR" ]; then
     fail "docker.io was installed but dockerd reports '$(dockerd --version 2>&1)'."
+  fi
 }
 
 install_compose() {
@@ -102,7 +132,7 @@ install_compose() {
     return
   fi
   if ! is_debian_root; then
-    fail "Docker Compose v2 is missing. Install the docker-compose-plugin package (or Docker \
+    fail "Docker Compose v2 is missing and this script cannot install it: $(why_cannot_install). Install the docker-compose-plugin package (or Docker \
 Desktop) so that 'docker compose version' works, and run this script again."
   fi
   log "compose: installing docker-compose (v2) from Debian trixie, pinned"
@@ -119,7 +149,7 @@ start_daemon() {
     return
   fi
   if [ "$(id -u)" != 0 ]; then
-    fail "The Docker daemon is not reachable. Start it (for example 'sudo systemctl start docker' \
+    fail "Docker is installed but its daemon is not reachable (stopped, or this user may not use it). Start it (for example 'sudo systemctl start docker' \
 or open Docker Desktop), make sure your user may use it (the 'docker' group), and run this again."
   fi
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
@@ -139,6 +169,27 @@ or open Docker Desktop), make sure your user may use it (the 'docker' group), an
     waited=$((waited + 1))
   done
   log "daemon: answering after ${waited}s"
+}
+
+# Commands the suite and its scripts call on the host: curl (the smoke test), openssl (the
+# e2e suite's test CA), pgrep/pkill (this script), shellcheck (npm run lint).
+HOST_TOOLS="curl:curl openssl:openssl pgrep:procps shellcheck:shellcheck"
+install_host_tools() {
+  local pair missing=()
+  for pair in $HOST_TOOLS; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  if [ "${#missing[@]}" = 0 ]; then
+    log "tools: curl, openssl, pgrep and shellcheck present"
+    return
+  fi
+  if ! is_debian_root; then
+    fail "missing commands from these packages: ${missing[*]}; this script cannot install them: \
+$(why_cannot_install). Install them and run this again."
+  fi
+  log "tools: installing ${missing[*]} from Debian"
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # promtool checks the service's /metrics in the e2e suite. It comes with Debian's
@@ -186,6 +237,7 @@ install_wrk() {
   fi
 }
 
+timed install_host_tools
 timed install_engine
 timed install_compose
 timed install_promtool
