@@ -56,6 +56,7 @@ if [ "$interval_ms" -lt 200 ]; then
   echo "lmgate: LMGATE_STATS_DELIVERY_INTERVAL must be 200ms or more, not '$stats_delivery_interval'" >&2
   exit 1
 fi
+# shellcheck disable=SC2016 # $lmgate_delivery_budget_ms is nginx's variable, written as is
 printf 'js_periodic stats.deliver interval=%s;\njs_fetch_timeout %sms;\njs_var $lmgate_delivery_budget_ms %s;\n' \
   "$stats_delivery_interval" $((interval_ms / 2)) $((interval_ms * 3 / 10)) >/tmp/lmgate-stats-delivery.conf
 
