@@ -1,9 +1,14 @@
 const BEARER = /^\s*bearer\s+(.*)$/i;
 
-/** Every value of each key header, in the order sent. */
-export interface KeyHeaders {
+/**
+ * The credentials of a call (spec §3): every value of every place a provider may read a
+ * key from, in the order sent. Header values as sent; query values still percent-encoded.
+ */
+export interface Credentials {
   authorization: string[];
   xApiKey: string[];
+  xGoogApiKey: string[];
+  queryKey: string[];
 }
 
 /** Header names compare lower-cased, with `_` read as `-` (spec §3). */
@@ -11,37 +16,85 @@ export function canonicalHeaderName(name: string): string {
   return name.toLowerCase().replaceAll('_', '-');
 }
 
-/**
- * The key headers of a request from its raw name/value pairs (Node's `rawHeaders`), by the
- * one definition that nginx's lmgate_key_headers.js applies too: `Authorization`,
- * `x_api_key`, `X-API-KEY` are all key headers, and each value counts.
- */
-export function keyHeadersOf(rawHeaders: readonly string[]): KeyHeaders {
-  const found: KeyHeaders = { authorization: [], xApiKey: [] };
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = canonicalHeaderName(rawHeaders[i] as string);
-    if (name === 'authorization') found.authorization.push(rawHeaders[i + 1] as string);
-    else if (name === 'x-api-key') found.xApiKey.push(rawHeaders[i + 1] as string);
+const HEADER_PLACES: Record<string, keyof Credentials> = {
+  authorization: 'authorization',
+  'x-api-key': 'xApiKey',
+  'x-goog-api-key': 'xGoogApiKey',
+};
+
+/** Marks a query whose parameter names cannot be read: the call is refused. */
+const UNREADABLE = '\u0000unreadable';
+
+/** `key` parameters of the query (the part after the first `?`), by name lower-cased and percent-decoded. */
+export function queryKeysOf(requestUri: string): string[] {
+  const start = requestUri.indexOf('?');
+  if (start < 0) return [];
+  const found: string[] = [];
+  for (const parameter of requestUri.slice(start + 1).split('#')[0]!.split('&')) {
+    const equals = parameter.indexOf('=');
+    const rawName = equals < 0 ? parameter : parameter.slice(0, equals);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      // A name that cannot be read might be `key`: which one the provider reads is a guess.
+      found.push(UNREADABLE);
+      continue;
+    }
+    if (name.toLowerCase() === 'key') found.push(equals < 0 ? '' : parameter.slice(equals + 1));
   }
   return found;
 }
 
 /**
- * The API key a request carries, first match wins: `Authorization: Bearer <key>` (scheme
- * case-insensitive, surrounding spaces trimmed), then `x-api-key`. Null when neither
- * yields a non-empty key, and when a key header is repeated: which copy counts would be a
- * guess that the provider might make differently.
+ * The credentials of a request from its raw header name/value pairs (Node's `rawHeaders`)
+ * and its request URI, by the one definition that nginx's lmgate_credentials.js applies too:
+ * `Authorization`, `x_api_key`, `X-Goog-Api-Key`, `?KEY=` all count, and each value counts.
  */
-export function apiKeyOf(headers: KeyHeaders): string | null {
-  if (headers.authorization.length > 1 || headers.xApiKey.length > 1) return null;
-  return keyFromHeaderValues(headers.authorization[0], headers.xApiKey[0]);
+export function credentialsOf(rawHeaders: readonly string[], requestUri = ''): Credentials {
+  const found: Credentials = { authorization: [], xApiKey: [], xGoogApiKey: [], queryKey: queryKeysOf(requestUri) };
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = canonicalHeaderName(rawHeaders[i] as string);
+    // hasOwn: a header named `constructor` is no place.
+    if (Object.hasOwn(HEADER_PLACES, name)) found[HEADER_PLACES[name]!].push(rawHeaders[i + 1] as string);
+  }
+  return found;
 }
 
-export function keyFromHeaderValues(authorization: string | null | undefined, xApiKey: string | null | undefined): string | null {
-  const bearer = authorization ? BEARER.exec(authorization)?.[1]?.trim() : undefined;
-  if (bearer) return bearer;
-  const apiKey = xApiKey?.trim();
-  return apiKey ? apiKey : null;
+function decodedQueryValue(value: string): string | null {
+  try {
+    return decodeURIComponent(value.replaceAll('+', ' '));
+  } catch {
+    return null;
+  }
+}
+
+/** The key one credential carries, or null when it carries none (which refuses the call). */
+function keyIn(place: keyof Credentials, value: string): string | null {
+  let key: string | null | undefined;
+  if (place === 'authorization') key = BEARER.exec(value)?.[1]?.trim();
+  else if (place === 'queryKey') key = value === UNREADABLE ? null : decodedQueryValue(value);
+  else key = value.trim();
+  return key ? key : null;
+}
+
+/**
+ * The one key a call carries, or null: null when no place carries a credential, when a
+ * place is repeated (which copy counts would be a guess the provider might make
+ * differently), when a credential carries no key (an empty value, a Basic scheme), and
+ * when two places carry different keys — so the key checked is the key the provider uses.
+ */
+export function callKeyOf(credentials: Credentials): string | null {
+  let key: string | null = null;
+  for (const place of Object.keys(credentials) as Array<keyof Credentials>) {
+    const values = credentials[place];
+    if (values.length > 1) return null;
+    if (values.length === 0) continue;
+    const found = keyIn(place, values[0] as string);
+    if (found === null || (key !== null && found !== key)) return null;
+    key = found;
+  }
+  return key;
 }
 
 /**

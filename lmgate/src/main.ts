@@ -26,7 +26,7 @@ function createLogger(config: Config) {
     base: { service: 'lmgate' },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Belt and braces: no code path logs request headers, but if one ever does, no key leaks.
-    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.authorization', '*.x_api_key'], censor: '[masked]' },
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-goog-api-key"]', '*.authorization', '*.x_api_key', '*.x_goog_api_key'], censor: '[masked]' },
   });
 }
 

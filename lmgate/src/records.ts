@@ -1,5 +1,5 @@
 import { MAX_ID_LENGTH } from './allowlist.js';
-import { keyFromHeaderValues, maskKey } from './keys.js';
+import { callKeyOf, maskKey, queryKeysOf } from './keys.js';
 import { providerFromHost, type Provider } from './providers.js';
 import { extractErrorType, extractUsage, NO_TOKENS } from './usage.js';
 
@@ -9,9 +9,13 @@ export interface StatsPayload {
   status: number;
   lmgate_id: string;
   upstream_host: string;
-  /** Raw key headers as the client sent them; the service extracts and masks the key. */
+  /**
+   * Raw credential headers as the client sent them (one value each); with the `key`
+   * parameters of request_uri, the service reads the call's key from them and masks it.
+   */
   authorization?: string | null;
   x_api_key?: string | null;
+  x_goog_api_key?: string | null;
   /** Alternative to the raw headers, for a sender that masks the key itself. */
   masked_key?: string | null;
   /** Captured response body, up to the capture cap. */
@@ -57,6 +61,7 @@ export const statsPayloadSchema = {
     upstream_host: { type: 'string', maxLength: 1024 },
     authorization: { type: ['string', 'null'], maxLength: 65536 },
     x_api_key: { type: ['string', 'null'], maxLength: 65536 },
+    x_goog_api_key: { type: ['string', 'null'], maxLength: 65536 },
     masked_key: { type: ['string', 'null'], maxLength: 64 },
     body: { type: ['string', 'null'] },
     body_truncated: { type: 'boolean' },
@@ -102,7 +107,13 @@ export function endpointWithoutKey(requestUri: string): string {
 }
 
 function maskedKeyOf(payload: StatsPayload): string | null {
-  const key = keyFromHeaderValues(payload.authorization, payload.x_api_key);
+  const one = (value: string | null | undefined) => (value === null || value === undefined ? [] : [value]);
+  const key = callKeyOf({
+    authorization: one(payload.authorization),
+    xApiKey: one(payload.x_api_key),
+    xGoogApiKey: one(payload.x_goog_api_key),
+    queryKey: queryKeysOf(payload.request_uri),
+  });
   if (key !== null) return maskKey(key);
   // A sender-masked key is trusted only as far as its length: never store more than 6 characters.
   return payload.masked_key ? payload.masked_key.slice(-6) : null;

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AllowListEntry } from './allowlist.js';
-import { apiKeyOf, keyHeadersOf } from './keys.js';
+import { callKeyOf, credentialsOf } from './keys.js';
 import { buildStatsRecord, deliveryLagSeconds, statsPayloadSchema, type StatsPayload, type StatsRecord } from './records.js';
 import { RecentIds } from './recent-ids.js';
 
@@ -73,7 +73,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
 
   app.get('/auth', async (request, reply) => {
-    const key = apiKeyOf(keyHeadersOf(request.raw.rawHeaders));
+    // nginx asks with the call's credentials where the call had them: headers, and `?key=`.
+    const key = callKeyOf(credentialsOf(request.raw.rawHeaders, request.raw.url));
     const entry = key === null ? undefined : options.allowList.lookup(key);
     if (!entry) return reply.code(403).send(FORBIDDEN_BODY);
     return reply.code(200).header('x-lmgate-id', entry.id).send();

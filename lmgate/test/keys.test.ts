@@ -1,21 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { apiKeyOf, canonicalHeaderName, keyFromHeaderValues, keyHeadersOf, maskKey } from '../src/keys.js';
-import spellings from './fixtures/key-header-spellings.json' with { type: 'json' };
-
-function extractApiKey(headers: Record<string, string>): string | null {
-  return apiKeyOf(keyHeadersOf(Object.entries(headers).flat()));
-}
+import { callKeyOf, canonicalHeaderName, credentialsOf, maskKey, queryKeysOf, type Credentials } from '../src/keys.js';
+import { credentialSpellings, percentEncoded } from './fixtures/key-header-spellings.js';
 
 const KEY = 'sk-proj-Xq3vT9mLkP2wR8nB5cY7dF1gH4jK6sA0zE';
+const OTHER = 'sk-other-0000000000000000000000';
 
-describe('the key headers: one definition (spec §3)', () => {
+function keyOf(headers: Record<string, string>, requestUri = '/openai/v1/chat/completions'): string | null {
+  return callKeyOf(credentialsOf(Object.entries(headers).flat(), requestUri));
+}
+
+function none(): Credentials {
+  return { authorization: [], xApiKey: [], xGoogApiKey: [], queryKey: [] };
+}
+
+describe('the credentials of a call: one definition (spec §3)', () => {
   const ALLOWED = 'sk-allowed-000000000000000000';
   const UNKNOWN = 'sk-unknown-111111111111111111';
-  for (const { case: name, headers, reads } of spellings.cases) {
+  for (const { case: name, headers, query, reads } of credentialSpellings(ALLOWED, UNKNOWN)) {
     it(`${name}: reads ${reads ?? 'no key'}`, () => {
-      const raw = headers.flatMap(([n, v]) => [n as string, (v as string).replace('$ALLOWED', ALLOWED).replace('$UNKNOWN', UNKNOWN)]);
-      const expected = reads === 'allowed' ? ALLOWED : reads === 'unknown' ? UNKNOWN : null;
-      expect(apiKeyOf(keyHeadersOf(raw))).toBe(expected);
+      const uri = `/google/v1/m:generateContent?lmgate_tag=t${query ? `&${query}` : ''}`;
+      expect(callKeyOf(credentialsOf(headers.flat(), uri))).toBe(reads);
     });
   }
 
@@ -24,73 +28,102 @@ describe('the key headers: one definition (spec §3)', () => {
     expect(canonicalHeaderName('__Authorization')).toBe('--authorization');
   });
 
-  it('keeps every value of a key header, in order, and ignores other headers', () => {
-    expect(keyHeadersOf(['x-api-key', 'a', 'Host', 'h', 'X_API_KEY', 'b', 'authorization', 'c', 'constructor', 'd'])).toEqual({
+  it('keeps every value of every place, in order, and ignores other headers', () => {
+    expect(credentialsOf(['x-api-key', 'a', 'Host', 'h', 'X_API_KEY', 'b', 'authorization', 'c', 'constructor', 'd', 'X-Goog-Api-Key', 'e'], '/p?key=f&a=1&KEY=g')).toEqual({
       authorization: ['c'],
       xApiKey: ['a', 'b'],
+      xGoogApiKey: ['e'],
+      queryKey: ['f', 'g'],
     });
   });
 
   it('ignores a dangling name without a value', () => {
-    expect(keyHeadersOf(['x-api-key'])).toEqual({ authorization: [], xApiKey: [] });
+    expect(credentialsOf(['x-api-key'])).toEqual(none());
   });
 });
 
-describe('extractApiKey', () => {
-  it('reads the key of `Authorization: Bearer <key>`', () => {
-    expect(extractApiKey({ authorization: `Bearer ${KEY}` })).toBe(KEY);
+describe('queryKeysOf', () => {
+  it('reads only the query, not the path, and not a fragment', () => {
+    expect(queryKeysOf('/p/key=a')).toEqual([]);
+    expect(queryKeysOf('/p%3Fkey=a')).toEqual([]);
+    expect(queryKeysOf('/p?a=1%26key=b')).toEqual([]);
+    expect(queryKeysOf('/p?a=1#key=b')).toEqual([]);
   });
 
-  it('accepts the scheme in any case', () => {
-    expect(extractApiKey({ authorization: `bearer ${KEY}` })).toBe(KEY);
-    expect(extractApiKey({ authorization: `BEARER ${KEY}` })).toBe(KEY);
+  it('keeps values as sent: decoding is the reader\'s', () => {
+    expect(queryKeysOf('/p?key=a%2Db&k%45Y=c+d&key')).toEqual(['a%2Db', 'c+d', '']);
   });
 
-  it('trims spaces around the scheme and the key', () => {
-    expect(extractApiKey({ authorization: `   Bearer     ${KEY}   ` })).toBe(KEY);
-  });
-
-  it('reads x-api-key when there is no Authorization header', () => {
-    expect(extractApiKey({ 'x-api-key': ` ${KEY} ` })).toBe(KEY);
-  });
-
-  it('prefers the Bearer key over x-api-key', () => {
-    expect(extractApiKey({ authorization: 'Bearer sk-first-000000000000', 'x-api-key': 'sk-second-11111111111' })).toBe('sk-first-000000000000');
-  });
-
-  it('falls back to x-api-key when Authorization is not a Bearer credential', () => {
-    expect(extractApiKey({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY })).toBe(KEY);
-  });
-
-  it('falls back to x-api-key when the Bearer credential is empty', () => {
-    expect(extractApiKey({ authorization: 'Bearer    ', 'x-api-key': KEY })).toBe(KEY);
-  });
-
-  it('gives null when no header yields a non-empty key', () => {
-    expect(extractApiKey({})).toBeNull();
-    expect(extractApiKey({ authorization: 'Bearer', 'x-api-key': '' })).toBeNull();
-    expect(extractApiKey({ authorization: '', 'x-api-key': '   ' })).toBeNull();
-    expect(extractApiKey({ authorization: KEY })).toBeNull();
-  });
-
-  it('reads no key from a repeated key header, even when both copies agree', () => {
-    expect(apiKeyOf({ authorization: [`Bearer ${KEY}`, `Bearer ${KEY}`], xApiKey: [] })).toBeNull();
-    expect(apiKeyOf({ authorization: [], xApiKey: [KEY, KEY] })).toBeNull();
-    expect(apiKeyOf({ authorization: [`Bearer ${KEY}`], xApiKey: [KEY, KEY] })).toBeNull();
+  it('counts a name it cannot decode as a possible key', () => {
+    expect(queryKeysOf('/p?%zz=1')).toHaveLength(1);
+    expect(callKeyOf({ ...none(), queryKey: queryKeysOf('/p?%zz=1') })).toBeNull();
   });
 });
 
-describe('keyFromHeaderValues', () => {
+describe('callKeyOf', () => {
+  it('reads the key of `Authorization: Bearer <key>`, the scheme in any case, spaces trimmed', () => {
+    expect(keyOf({ authorization: `Bearer ${KEY}` })).toBe(KEY);
+    expect(keyOf({ authorization: `bEaReR ${KEY}` })).toBe(KEY);
+    expect(keyOf({ authorization: `   Bearer     ${KEY}   ` })).toBe(KEY);
+  });
+
+  it('reads x-api-key and x-goog-api-key, spaces trimmed', () => {
+    expect(keyOf({ 'x-api-key': ` ${KEY} ` })).toBe(KEY);
+    expect(keyOf({ 'x-goog-api-key': ` ${KEY} ` })).toBe(KEY);
+  });
+
+  it('reads ?key= percent-decoded, + as a space', () => {
+    expect(keyOf({}, `/p?key=${percentEncoded(KEY)}`)).toBe(KEY);
+    expect(keyOf({ authorization: 'Bearer a b' }, '/p?key=a+b')).toBe('a b');
+    expect(keyOf({}, '/p?key=%E0%A4%A')).toBeNull();
+  });
+
   it('takes Bearer only as the whole scheme at the start', () => {
-    expect(keyFromHeaderValues(`NotBearer ${KEY}`, null)).toBeNull();
-    expect(keyFromHeaderValues(`Token bearer ${KEY}`, null)).toBeNull();
-    expect(keyFromHeaderValues(`Bearer${KEY}`, null)).toBeNull();
+    expect(keyOf({ authorization: `NotBearer ${KEY}` })).toBeNull();
+    expect(keyOf({ authorization: `Token bearer ${KEY}` })).toBeNull();
+    expect(keyOf({ authorization: `Bearer${KEY}` })).toBeNull();
+    expect(keyOf({ authorization: KEY })).toBeNull();
   });
 
-  it('applies the same rules to raw values, null meaning absent', () => {
-    expect(keyFromHeaderValues(`Bearer ${KEY}`, null)).toBe(KEY);
-    expect(keyFromHeaderValues(null, KEY)).toBe(KEY);
-    expect(keyFromHeaderValues(undefined, undefined)).toBeNull();
+  it('passes the same key in every place', () => {
+    expect(keyOf({ authorization: `Bearer ${KEY}`, 'x-api-key': KEY, 'x-goog-api-key': KEY }, `/p?key=${KEY}`)).toBe(KEY);
+  });
+
+  it('refuses two different keys, whichever place holds which', () => {
+    const places: Array<(key: string) => [Record<string, string>, string]> = [
+      (key) => [{ authorization: `Bearer ${key}` }, ''],
+      (key) => [{ 'x-api-key': key }, ''],
+      (key) => [{ 'x-goog-api-key': key }, ''],
+      (key) => [{}, `key=${key}`],
+    ];
+    for (const [i, first] of places.entries()) {
+      for (const [j, second] of places.entries()) {
+        if (i === j) continue;
+        const [headersA, queryA] = first(KEY);
+        const [headersB, queryB] = second(OTHER);
+        expect(keyOf({ ...headersA, ...headersB }, `/p?${queryA}&${queryB}`), `places ${i} and ${j}`).toBeNull();
+      }
+    }
+  });
+
+  it('refuses a credential that carries no key beside one that does', () => {
+    expect(keyOf({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY })).toBeNull();
+    expect(keyOf({ authorization: 'Bearer    ', 'x-api-key': KEY })).toBeNull();
+    expect(keyOf({ authorization: `Bearer ${KEY}`, 'x-goog-api-key': '  ' })).toBeNull();
+    expect(keyOf({ authorization: `Bearer ${KEY}` }, '/p?key=')).toBeNull();
+  });
+
+  it('gives null when no place yields a key', () => {
+    expect(keyOf({})).toBeNull();
+    expect(keyOf({ authorization: 'Bearer', 'x-api-key': '' })).toBeNull();
+  });
+
+  it('reads no key from a repeated place, even when both copies agree', () => {
+    expect(callKeyOf({ ...none(), authorization: [`Bearer ${KEY}`, `Bearer ${KEY}`] })).toBeNull();
+    expect(callKeyOf({ ...none(), xApiKey: [KEY, KEY] })).toBeNull();
+    expect(callKeyOf({ ...none(), xGoogApiKey: [KEY, KEY] })).toBeNull();
+    expect(callKeyOf({ ...none(), queryKey: [KEY, KEY] })).toBeNull();
+    expect(callKeyOf({ ...none(), authorization: [`Bearer ${KEY}`], xApiKey: [KEY, KEY] })).toBeNull();
   });
 });
 

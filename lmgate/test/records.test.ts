@@ -164,8 +164,15 @@ describe('buildStatsRecord: masked_key', () => {
     expect(buildStatsRecord(payload({ authorization: null, x_api_key: ANTHROPIC_KEY }), NOW).masked_key).toBe('Xy7Wq4');
   });
 
-  it('takes the Bearer key over x-api-key, as /auth does', () => {
-    expect(buildStatsRecord(payload({ x_api_key: ANTHROPIC_KEY }), NOW).masked_key).toBe(OPENAI_KEY.slice(-6));
+  it('masks an x-goog-api-key, and a `key` query parameter, to their last 6 characters', () => {
+    expect(buildStatsRecord(payload({ authorization: null, x_goog_api_key: ANTHROPIC_KEY }), NOW).masked_key).toBe('Xy7Wq4');
+    expect(buildStatsRecord(payload({ authorization: null, request_uri: `/google/v1/m:generateContent?K%45y=${ANTHROPIC_KEY}` }), NOW).masked_key).toBe('Xy7Wq4');
+  });
+
+  it('reads the key as /auth does: the same key in every place, else none', () => {
+    expect(buildStatsRecord(payload({ x_api_key: OPENAI_KEY, x_goog_api_key: OPENAI_KEY, request_uri: `/v1/x?key=${OPENAI_KEY}` }), NOW).masked_key).toBe(OPENAI_KEY.slice(-6));
+    expect(buildStatsRecord(payload({ x_api_key: ANTHROPIC_KEY }), NOW).masked_key).toBeNull();
+    expect(buildStatsRecord(payload({ request_uri: `/v1/x?key=${ANTHROPIC_KEY}` }), NOW).masked_key).toBeNull();
   });
 
   it('uses a key the sender already masked', () => {

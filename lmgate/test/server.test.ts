@@ -10,7 +10,7 @@ import { AJV_OPTIONS, buildServer, FORBIDDEN_BODY, statsBodySchema, type RecordS
 import { statsPayloadSchema } from '../src/records.js';
 import { StatsWriter } from '../src/stats-writer.js';
 import { anthropicMessageSse, gzipGarbage, openAiChatJson, openAiChatSseWithUsage } from './fixtures/provider-bodies.js';
-import spellings from './fixtures/key-header-spellings.json' with { type: 'json' };
+import { credentialSpellings } from './fixtures/key-header-spellings.js';
 import { ALLOWLIST_HEADER, capturingLogger, FakeLogger, makeTempDir, removeDir, silentLogger } from './helpers.js';
 
 const KEY_A = 'sk-proj-Tn4qW8eR2tY6uI0oP3aS5dF7gH9jK1lZxC2v';
@@ -143,19 +143,24 @@ describe('GET /auth', () => {
     expect([response.statusCode, response.headers['x-lmgate-id']]).toEqual([200, '2']);
   });
 
-  it('takes the Bearer key when both headers are sent', async () => {
+  it('refuses two listed keys in two places: the key checked must be the key the provider uses', async () => {
     const response = await auth({ authorization: `Bearer ${KEY_A}`, 'x-api-key': KEY_B });
+    expect(response.statusCode).toBe(403);
+  });
+
+  it('allows the same listed key in every place, the query\'s `key` included', async () => {
+    const response = await app.inject({ method: 'GET', url: `/auth?key=${KEY_A}`, headers: { authorization: `Bearer ${KEY_A}`, 'x-api-key': KEY_A, 'x-goog-api-key': KEY_A } });
     expect([response.statusCode, response.headers['x-lmgate-id']]).toEqual([200, '1']);
   });
 
-  it('refuses an unknown Bearer key even when x-api-key is listed (first match wins)', async () => {
+  it('refuses an unknown Bearer key beside a listed x-api-key', async () => {
     const response = await auth({ authorization: 'Bearer sk-proj-unknown-000000000000000000', 'x-api-key': KEY_B });
     expect(response.statusCode).toBe(403);
   });
 
-  it('uses x-api-key when Authorization is not a Bearer credential', async () => {
+  it('refuses a listed x-api-key beside an Authorization that is not a Bearer credential', async () => {
     const response = await auth({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY_B });
-    expect([response.statusCode, response.headers['x-lmgate-id']]).toEqual([200, '2']);
+    expect(response.statusCode).toBe(403);
   });
 
   it('answers 403 with the exact JSON error body and a JSON content type when no key is sent', async () => {
@@ -477,11 +482,10 @@ describe('over a real socket', () => {
   });
 
   describe('reads the key headers off the wire by the one definition (every spelling in fixtures/key-header-spellings.json)', () => {
-    for (const { case: name, headers, reads } of spellings.cases) {
-      it(`${name}: ${reads === 'allowed' ? 200 : 403}`, async () => {
-        const raw = headers.flatMap(([n, v]) => [n as string, (v as string).replace('$ALLOWED', KEY_B).replace('$UNKNOWN', 'sk-unknown-0000000000000000')]);
-        const response = await rawGet(`${base}/auth`, raw);
-        expect([response.status, response.id]).toEqual(reads === 'allowed' ? [200, '2'] : [403, undefined]);
+    for (const { case: name, headers, query, reads } of credentialSpellings(KEY_B, 'sk-unknown-0000000000000000')) {
+      it(`${name}: ${reads === KEY_B ? 200 : 403}`, async () => {
+        const response = await rawGet(`${base}/auth${query ? `?${query}` : ''}`, headers.flat());
+        expect([response.status, response.id]).toEqual(reads === KEY_B ? [200, '2'] : [403, undefined]);
       });
     }
   });

@@ -1,22 +1,25 @@
 // Auth decisions for nginx.conf's auth_request (njs 0.8).
 //
 // check (js_content of the auth_request location): answers from the lmgate_auth_decisions
-//        zone when it holds a decision for exactly these key headers, else asks the service
+//        zone when it holds a decision for exactly these credentials, else asks the service
 //        (GET /auth through the /_lmgate_auth_service location) and keeps its answer there.
 //        The zone's own timeout (nginx.conf) is the decisions' lifetime. Only the service's
 //        200 and 403 are kept; anything else is a refusal that is not kept, so the next
 //        call asks again.
 import crypto from 'crypto';
-import keys from 'lmgate_key_headers.js';
+import credentials from 'lmgate_credentials.js';
 
 var ALLOW_PREFIX = 'allow:';
 var DENY = 'deny';
 
-// A digest of every value of the key headers (lmgate_key_headers.js): a kept decision is
-// shared only by requests that carry the very same key headers, and no key is kept in
-// memory. JSON keeps the lists apart: no two different sets encode alike.
-function decisionKey(headers) {
-    return crypto.createHash('sha256').update(JSON.stringify([headers.authorization, headers.xApiKey])).digest('hex');
+// A digest of every value of every credential (lmgate_credentials.js): a kept decision is
+// shared only by requests that carry the very same credentials in the very same places,
+// and no key is kept in memory. JSON keeps the lists apart: no two different sets encode
+// alike.
+function decisionKey(found) {
+    return crypto.createHash('sha256')
+        .update(JSON.stringify([found.authorization, found.xApiKey, found.xGoogApiKey, found.queryKey]))
+        .digest('hex');
 }
 
 function answer(r, decision) {
@@ -37,12 +40,14 @@ function keep(key, decision) {
 }
 
 async function check(r) {
-    var headers = keys.keyHeaders(r);
-    if (keys.isRepeated(headers)) {
+    var found = credentials.credentials(r);
+    // No key, a place repeated, or two different keys: refused before anything is asked
+    // or kept, so no decision made for one credential can serve a call with another.
+    if (credentials.callKey(found) === null) {
         r.return(403);
         return;
     }
-    var key = decisionKey(headers);
+    var key = decisionKey(found);
     var kept = ngx.shared.lmgate_auth_decisions.get(key);
     if (kept !== undefined) {
         answer(r, kept);

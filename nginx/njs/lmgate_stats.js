@@ -10,7 +10,7 @@
 //          A record whose delivery failed stays queued; the service drops duplicates by
 //          request_id, so a retry never doubles a line.
 
-import keys from 'lmgate_key_headers.js';
+import credentials from 'lmgate_credentials.js';
 
 var CAPTURE_CAP = 2 * 1024 * 1024;
 var STATS_URL = 'http://127.0.0.1:8082/stats';
@@ -68,7 +68,7 @@ function enqueue(r) {
             return '0';
         }
         var durationMs = elapsedMs(r);
-        var headers = keys.keyHeaders(r);
+        var found = credentials.credentials(r);
         var record = {
             request_id: r.variables.request_id,
             timestamp: Date.now() - durationMs,
@@ -78,8 +78,9 @@ function enqueue(r) {
             status: parseInt(r.variables.status, 10) || 0,
             lmgate_id: id,
             upstream_host: r.variables.lmgate_upstream_host || '',
-            authorization: keys.single(headers.authorization) || null,
-            x_api_key: keys.single(headers.xApiKey) || null,
+            authorization: credentials.single(found.authorization) || null,
+            x_api_key: credentials.single(found.xApiKey) || null,
+            x_goog_api_key: credentials.single(found.xGoogApiKey) || null,
             body: capturedText(),
             body_truncated: truncated
         };

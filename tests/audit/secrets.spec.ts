@@ -25,7 +25,7 @@ test('after the error paths were driven, no secret appears in any container log,
   // The service: records it must reject, carrying keys in every field it could log.
   const rejected = JSON.stringify([
     { request_uri: `${GOOGLE}?key=${QUERY_KEY}`, status: 'bad', lmgate_id: '1', upstream_host: 'x', authorization: `Bearer ${KEYS.alpha.key}` },
-    { request_uri: `/x?key=${QUERY_KEY}`, status: 200, lmgate_id: KEYS.beta.key, upstream_host: GOOG_HEADER_KEY, x_api_key: 7 },
+    { request_uri: `/x?key=${QUERY_KEY}`, status: 200, lmgate_id: KEYS.beta.key, upstream_host: GOOG_HEADER_KEY, x_api_key: 7, x_goog_api_key: GOOG_HEADER_KEY },
   ]);
   const post = (body: string) => fetch(`${run.serviceURL}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const serviceReplies = await Promise.all([post(rejected).then((r) => r.text()), post(`{"authorization":"Bearer ${KEYS.alpha.key}",`).then((r) => r.status)]);

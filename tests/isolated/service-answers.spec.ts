@@ -1,6 +1,6 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
-import { authCalls, call, expectFailClosedThrough, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
+import { authCalls, call, expectFailClosedThrough, faultKey, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
 import { composeExec, freezeService, serviceLogs, thawService } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
@@ -21,7 +21,7 @@ const failures = [
 
 for (const [mode, what] of failures) {
   test(`the service ${what}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing reaches the provider, and the refusal is not kept`, async ({ run, tag, mock }) => {
-    const key = `fault-${mode}-${tag}`;
+    const key = faultKey(mode, tag);
     for (let i = 0; i < 2; i++) {
       const { status, body, ms } = await call(run, key, tag, i);
       expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
@@ -41,8 +41,8 @@ for (const [mode, what] of failures) {
 }
 
 test('controls: an allowed answer passes and is kept (one question for two calls); a refusal is kept too', async ({ run, tag, mock }) => {
-  const allow = `fault-allow-${tag}`;
-  const deny = `fault-deny-${tag}`;
+  const allow = faultKey('allow', tag);
+  const deny = faultKey('deny', tag);
   expect([(await call(run, allow, tag, 0)).status, (await call(run, allow, tag, 1)).status]).toEqual([200, 200]);
   expect([(await call(run, deny, `${tag}-deny`, 0)).status, (await call(run, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]);
   expect([await authCalls(run, allow), await authCalls(run, deny)]).toEqual([1, 1]);
@@ -50,7 +50,7 @@ test('controls: an allowed answer passes and is kept (one question for two calls
 });
 
 test("an X-Accel-Redirect in the service's answer does not steer nginx: the call goes where the client sent it", async ({ run, tag, mock }) => {
-  const { status } = await call(run, `fault-redirect-${tag}`, tag, 0);
+  const { status } = await call(run, faultKey('redirect', tag), tag, 0);
   expect(status).toBe(200);
   const [recorded] = await mock.requests(tag);
   expect([recorded?.method, recorded?.path]).toEqual(['POST', '/v1/chat/completions']);

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test, expect, useOwnStack } from '../fixtures';
 import { scrape, sumOf } from '../support/metrics';
 import { freezeService, thawService, serviceLogs } from '../support/stack';
-import { allowListCsv, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
+import { allowListCsv, bearerSpelledApart, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
 // The service's files — the allow-list it reloads, the stats file it writes — changed under
@@ -95,14 +94,13 @@ test.describe('allow-list hot reload', () => {
     let writing = true;
     const traffic = (async () => {
       while (writing) {
-        // A unique x-api-key beside the Bearer changes no decision but misses nginx's auth
-        // cache, so every call asks the service while it swaps lists.
+        // Each call's Bearer spelled apart (the same key) misses nginx's auth cache, so
+        // every call asks the service while it swaps lists.
         const batch = await Promise.all(
           Array.from({ length: 8 }, async () =>
-            (await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'x-api-key': `nocache-${randomUUID()}` }, data: '{}' })).status(),
+            (await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: bearerSpelledApart(KEYS.alpha.key, calls++ % 2000) }, data: '{}' })).status(),
           ),
         );
-        calls += batch.length;
         refused += batch.filter((s) => s !== 200).length;
       }
     })();

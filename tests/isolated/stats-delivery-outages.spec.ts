@@ -1,5 +1,5 @@
 import { test, expect, useOwnStack } from '../fixtures';
-import { KEYS } from '../support/keys';
+import { bearerSpelledApart, KEYS } from '../support/keys';
 import { afterStatsBarrier } from '../support/barrier';
 import { composeExec, containerId, freezeService, killService, pauseBeforeStop, serviceLogs, startService, stopService, thawService, waitUntilHealthy } from '../support/stack';
 
@@ -13,21 +13,21 @@ useOwnStack({ label: 'delivery-outages' });
 // it never reads it (only the retry can write those records); stopped, it writes the batch
 // as it stops, and the retry comes to the next process (which must know the ids written
 // last: it reads them from the stats file at start).
-for (const outage of [
+for (const [index, outage] of [
   { name: 'times out (frozen, then thawed)', stop: false, kill: false, evidence: 'delivery failed' },
   { name: 'times out (frozen, then killed)', stop: false, kill: true, evidence: 'delivery failed' },
   { name: 'answers 5xx (stopped: the /stats location answers 502)', stop: true, kill: false, evidence: 'service answered 502' },
-]) {
+].entries()) {
   test(`stats delivery survives a service that ${outage.name}: every record is written exactly once after it recovers`, async ({ run, request, tagged, tag, stats }) => {
     const logged = async (evidence: string) => (await serviceLogs(run, ['nginx'], 2000)).split(evidence).length - 1;
     const failedDeliveries = () => logged(outage.evidence);
     const [failedBefore, timeoutsBefore] = await Promise.all([failedDeliveries(), logged('delivery failed')]);
-    // A header set of its own (an x-api-key beside the Bearer changes no decision, but
-    // the decision's key): the decision made for the first call, and no older one about
+    // A header set of its own (the Bearer spelled apart: the same key, another decision
+    // key): the decision made for the first call, and no older one about
     // to expire, lets the next calls through while the service is frozen (for the auth
     // cache's 2 s), so their records meet the outage. A freeze is immediate; a stop (to
     // get 5xx) comes after those calls.
-    const headers = { authorization: `Bearer ${KEYS.beta.key}`, 'x-api-key': `outage-${tag}`, 'x-outage': tag };
+    const headers = { authorization: bearerSpelledApart(KEYS.beta.key, 1 + index), 'x-outage': tag };
     const post = async (i: number) => (await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers, data: '{}' })).status();
     const service = await containerId(run, 'lmgate');
     expect(await post(0)).toBe(200);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test, expect, useOwnStack } from '../fixtures';
-import { KEYS, QUERY_KEY } from '../support/keys';
+import { KEYS } from '../support/keys';
 import { stackURLs } from '../support/lifecycle';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
 import type { RunInfo } from '../support/run-info';
@@ -41,9 +41,9 @@ test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON 
       const before = (await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode];
       await setTlsMode(run.mockAdminURL, ANTHROPIC, failure.mode);
       try {
-        // With a ?key= secret: nginx's error line about the failure shows the request line,
-        // the key masked (the file's end reads this stack's logs for secrets).
-        const response = await request.post(`${tagged(`${MESSAGES}?step=failing`)}&key=${QUERY_KEY}`, { headers: HEADERS, data: BODY, timeout: 30_000 });
+        // With the key also as ?key= (the same key twice passes): nginx's error line about
+        // the failure shows the request line, the key masked (the file's end reads this stack's logs for secrets).
+        const response = await request.post(`${tagged(`${MESSAGES}?step=failing`)}&key=${KEYS.beta.key}`, { headers: HEADERS, data: BODY, timeout: 30_000 });
         expect(response.status()).toBe(failure.status);
         expect(response.headers()['content-type']).toMatch(/^application\/json/);
         expect(await response.json()).toMatchObject({ error: { type: failure.type } });

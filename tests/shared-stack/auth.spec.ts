@@ -12,7 +12,7 @@ test.describe('authorization', () => {
     ['lower-case scheme', { authorization: `bearer ${KEYS.gamma.key}` }, KEYS.gamma.id],
     ['upper-case scheme', { authorization: `BEARER ${KEYS.alpha.key}` }, KEYS.alpha.id],
     ['spaces around the key', { authorization: `  Bearer    ${KEYS.beta.key}   ` }, KEYS.beta.id],
-    ['Bearer wins over x-api-key', { authorization: `Bearer ${KEYS.gamma.key}`, 'x-api-key': UNKNOWN_KEY }, KEYS.gamma.id],
+    ['the same key as Bearer and as x-api-key', { authorization: `Bearer ${KEYS.gamma.key}`, 'x-api-key': KEYS.gamma.key }, KEYS.gamma.id],
   ];
   for (const [name, headers, id] of allowed) {
     test(`allowed: ${name}, recorded under the key's row id`, async ({ request, tagged, tag, mock, stats }) => {
@@ -34,7 +34,10 @@ test.describe('authorization', () => {
     ['an unknown Bearer key', { authorization: `Bearer ${UNKNOWN_KEY}` }],
     ['an unknown x-api-key', { 'x-api-key': UNKNOWN_KEY }],
     ['an unknown Bearer key even with a valid x-api-key', { authorization: `Bearer ${UNKNOWN_KEY}`, 'x-api-key': KEYS.alpha.key }],
+    ['a valid Bearer key beside an unknown x-api-key', { authorization: `Bearer ${KEYS.alpha.key}`, 'x-api-key': UNKNOWN_KEY }],
+    ['two valid keys, one as Bearer, one as x-api-key', { authorization: `Bearer ${KEYS.alpha.key}`, 'x-api-key': KEYS.beta.key }],
     ['a Basic scheme', { authorization: `Basic ${Buffer.from(`user:${KEYS.alpha.key}`).toString('base64')}` }],
+    ['a Basic scheme beside a valid x-api-key', { authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEYS.alpha.key }],
     ['the key without a scheme', { authorization: KEYS.alpha.key }],
     ['a key differing in case', { authorization: `Bearer ${KEYS.alpha.key.toUpperCase()}` }],
   ];

@@ -1,28 +1,23 @@
 import { test, expect } from '../fixtures';
-import spellings from '../../lmgate/test/fixtures/key-header-spellings.json';
+import { credentialSpellings } from '../../lmgate/test/fixtures/key-header-spellings';
 import { afterStatsBarrier } from '../support/barrier';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { rawFetch, type RawHeaderPairs } from '../support/raw-http';
 
-// Spec §3: one definition of the key headers, read alike by the decision cache, the auth
-// subrequest and the stats record. The same table feeds the service's unit tests.
+// Spec §3: one definition of the credentials of a call, read alike by the decision cache,
+// the auth subrequest and the stats record. The same table feeds the service's unit tests.
 const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 const BODY = '{"model":"gpt-4o-mini","messages":[]}';
 const ALLOWED = KEYS.beta;
 
-function headersOf(pairs: ReadonlyArray<ReadonlyArray<string>>): RawHeaderPairs {
-  return pairs.map(([name, value]) => [name as string, (value as string).replace('$ALLOWED', ALLOWED.key).replace('$UNKNOWN', UNKNOWN_KEY)] as const);
-}
-
-test.describe('the key headers, every spelling through the whole stack', () => {
-  for (const spelling of spellings.cases) {
-    const { case: name, headers, reads } = spelling;
-    const allowed = reads === 'allowed';
-    const refusal = 'gateway_status' in spelling ? { status: spelling.gateway_status, type: 'bad_request' } : { status: 403, type: 'forbidden' };
+test.describe('the credentials of a call, every spelling through the whole stack', () => {
+  for (const { case: name, headers, query, reads, gatewayStatus } of credentialSpellings(ALLOWED.key, UNKNOWN_KEY)) {
+    const allowed = reads === ALLOWED.key;
+    const refusal = gatewayStatus ? { status: gatewayStatus, type: 'bad_request' } : { status: 403, type: 'forbidden' };
     test(`${name}: ${allowed ? 'allowed, recorded under the row' : 'refused, never proxied'}`, async ({ run, tagged, tag, mock, stats, recordExchange }) => {
-      const url = run.gatewayURL + tagged(CHAT);
-      const sent = headersOf([...headers, ['content-type', 'application/json']]);
+      const url = run.gatewayURL + tagged(CHAT) + (query ? `&${query}` : '');
+      const sent: RawHeaderPairs = [...headers, ['content-type', 'application/json']];
       const response = await rawFetch(url, 'POST', sent, BODY);
       await recordExchange({ method: 'POST', url, requestHeaders: Object.fromEntries(sent), requestBody: BODY, status: response.status, responseHeaders: response.headers, responseBody: response.body });
       if (allowed) {

@@ -102,17 +102,28 @@ test.describe("the gateway's own errors are JSON in the providers' error shape",
 });
 
 test.describe('the `key` query parameter, every spelling, reaches no log and no stats line in full', () => {
-  for (const [index, { case: name, uri, masked }] of querySpellings.cases.entries()) {
-    test(name, async ({ run, tag, stats }) => {
-      const secret = `AIza-e2e-q${index}-${randomBytes(8).toString('hex')}`;
+  for (const spelling of querySpellings.cases) {
+    const { case: name, uri, masked } = spelling;
+    const refused = 'refused' in spelling && spelling.refused === true;
+    test(name, async ({ run, tag, stats, mock }) => {
+      // The Bearer's own key: every credential of a call must carry the same key (spec §3).
+      const secret = KEYS.alpha.key;
       const withTag = (path: string) => `${path}${path.includes('?') ? '&' : '?'}lmgate_tag=${tag}`;
       const sent = withTag(uri.replaceAll('$S', secret));
-      // Proxied (a stats line, an access log line), then refused by nginx itself (413: an
-      // error log line with the request line, and an access log line).
-      await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-type': 'application/json' }, '{}');
+      // Proxied (a stats line, an access log line) or refused (an access log line), then
+      // refused by nginx itself (413: an error log line with the request line, and an
+      // access log line).
+      const first = await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-type': 'application/json' }, '{}');
       expect((await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-length': String(65 * 1024 * 1024) }, '{}')).status).toBe(413);
-      const [line] = await stats.waitForLines(tag);
-      expect(line?.endpoint).toBe(withTag(masked));
+      if (refused) {
+        expect(first.status).toBe(403);
+        expect(await mock.requests(tag)).toEqual([]);
+      } else {
+        // Proxied: the mock answers this made-up path with its own 404.
+        expect(first.status).toBe(404);
+        const [line] = await stats.waitForLines(tag);
+        expect(line?.endpoint).toBe(withTag(masked));
+      }
       const mine = async () => (await serviceLogs(run, ['nginx'], 2000)).split('\n').filter((l) => l.includes(tag));
       // Both access log lines and the error log line, once nginx has flushed them.
       await expect.poll(async () => (await mine()).length, { intervals: [200] }).toBeGreaterThanOrEqual(3);

@@ -8,13 +8,22 @@ import { waitUntilHealthy } from './stack';
 // Client side of the faulty LMGate service stand-in (mock-upstream/src/faulty-service.ts).
 
 /**
- * One chat call through the stack's gateway with `x-api-key: key`, timed. It also carries
- * a `?key=` secret: the lines nginx logs about the service's failures must mask it (the
- * stack's logs are read for secrets when its file is done).
+ * A key the stand-in answers by its mode (`fault-<mode>-…`). It ends with a known secret,
+ * so that a key leaked whole into a log is found when the stack's logs are read for
+ * secrets (its file's end).
+ */
+export function faultKey(mode: string, name: string): string {
+  return `fault-${mode}-${name}-${QUERY_KEY}`;
+}
+
+/**
+ * One chat call through the stack's gateway with the key as `x-api-key` and as `?key=`
+ * (the same key in two places passes), timed: the lines nginx logs about the service's
+ * failures show the request line, and must mask the `?key=`.
  */
 export async function call(stack: RunInfo, key: string, tag: string, i: number): Promise<{ status: number; body: string; ms: number }> {
   const started = Date.now();
-  const response = await fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}&key=${QUERY_KEY}`, {
+  const response = await fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}&key=${key}`, {
     method: 'POST',
     headers: { 'x-api-key': key, 'content-type': 'application/json' },
     body: '{"model":"gpt-4o-mini","messages":[]}',
@@ -47,7 +56,7 @@ export interface Outage {
 export async function expectFailClosedThrough(run: RunInfo, mock: MockAdmin, tag: string, outage: Outage): Promise<void> {
   await outage.down(run);
   try {
-    const calls = await Promise.all([0, 1, 2].map((i) => call(run, `fault-allow-${tag}-${i}`, tag, i)));
+    const calls = await Promise.all([0, 1, 2].map((i) => call(run, faultKey('allow', `${tag}-${i}`), tag, i)));
     for (const [i, { status, body, ms }] of calls.entries()) {
       expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
       expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
@@ -59,5 +68,5 @@ export async function expectFailClosedThrough(run: RunInfo, mock: MockAdmin, tag
     // A recreated container has a new address.
     await stackURLs(run);
   }
-  await expect.poll(async () => (await call(run, `fault-allow-${tag}-after`, `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
+  await expect.poll(async () => (await call(run, faultKey('allow', `${tag}-after`), `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
 }

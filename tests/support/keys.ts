@@ -20,6 +20,15 @@ export const HOT_RELOAD_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3
 /** A well-formed key that is on no list. */
 export const UNKNOWN_KEY = 'sk-e2e-unknown-1234567890abcdef1234567890abcdef';
 
+/**
+ * `Authorization: Bearer <key>` with `spaces` more spaces after the scheme: the same key,
+ * in a header value of its own. nginx keeps its decisions by the credentials' raw values,
+ * so a call spelled apart asks the service instead of finding another spelling's decision.
+ */
+export function bearerSpelledApart(key: string, spaces: number): string {
+  return `Bearer ${' '.repeat(spaces)}${key}`;
+}
+
 /** Secrets sent where providers take them besides the key headers: Vertex AI's `?key=` and `x-goog-api-key`. */
 export const QUERY_KEY = 'AIza-e2e-querykey-3c5e7a9b1d2f4a6c8e0b2d4f6a8c0e2b';
 export const GOOG_HEADER_KEY = 'AIza-e2e-goog-header-8e6c4a2b0d9f7e5c3a1b9d7f5e3c1a0b';

@@ -1,0 +1,130 @@
+// The credentials of a call (spec §3), one definition for every part of nginx that reads
+// them: the auth decision and its cache key, what the service's GET /auth is asked with,
+// and the stats record. The service reads them by the same rule (lmgate/src/keys.ts); the
+// same table of spellings drives both (lmgate/test/fixtures/key-header-spellings.json).
+//
+// The places a provider may read a key from: the headers `Authorization` (Bearer),
+// `x-api-key` and `x-goog-api-key`, their names lower-cased and with '_' read as '-'
+// (nginx's $http_x_api_key would also match `x_api_key`, but r.headersIn['x-api-key']
+// would not: reading raw headers by one rule leaves no spelling one part sees and another
+// misses), and the `key` query parameter, its name in any case or percent-encoded.
+// A call passes only when every place present carries the same key, each once.
+
+var HEADER_PLACES = { 'authorization': 'authorization', 'x-api-key': 'xApiKey', 'x-goog-api-key': 'xGoogApiKey' };
+var PLACES = ['authorization', 'xApiKey', 'xGoogApiKey', 'queryKey'];
+var BEARER = /^\s*bearer\s+([\s\S]*)$/i;
+// Stands for a query parameter name that cannot be decoded: it might be `key`.
+var UNREADABLE = '\u0000unreadable';
+
+function canonicalName(name) {
+    return name.toLowerCase().replace(/_/g, '-');
+}
+
+// The raw values of the `key` parameters of the request URI's query.
+function queryKeys(requestUri) {
+    var start = requestUri.indexOf('?');
+    var found = [];
+    if (start < 0) {
+        return found;
+    }
+    var parameters = requestUri.slice(start + 1).split('#')[0].split('&');
+    for (var i = 0; i < parameters.length; i++) {
+        var equals = parameters[i].indexOf('=');
+        var rawName = equals < 0 ? parameters[i] : parameters[i].slice(0, equals);
+        var name;
+        try {
+            name = decodeURIComponent(rawName);
+        } catch (e) {
+            found.push(UNREADABLE);
+            continue;
+        }
+        if (name.toLowerCase() === 'key') {
+            found.push(equals < 0 ? '' : parameters[i].slice(equals + 1));
+        }
+    }
+    return found;
+}
+
+// Every value of every place, in the order sent.
+function credentials(r) {
+    var found = { authorization: [], xApiKey: [], xGoogApiKey: [], queryKey: queryKeys(r.variables.request_uri || '') };
+    var raw = r.rawHeadersIn;
+    for (var i = 0; i < raw.length; i++) {
+        var name = canonicalName(raw[i][0]);
+        if (Object.prototype.hasOwnProperty.call(HEADER_PLACES, name)) {
+            found[HEADER_PLACES[name]].push(raw[i][1]);
+        }
+    }
+    return found;
+}
+
+function keyIn(place, value) {
+    var key;
+    if (place === 'authorization') {
+        var bearer = BEARER.exec(value);
+        key = bearer ? bearer[1].trim() : '';
+    } else if (place === 'queryKey') {
+        try {
+            key = value === UNREADABLE ? '' : decodeURIComponent(value.replace(/\+/g, ' '));
+        } catch (e) {
+            key = '';
+        }
+    } else {
+        key = value.trim();
+    }
+    return key || null;
+}
+
+// The one key the call carries, or null (a refusal): no credential, a place repeated, a
+// credential without a key, or two different keys.
+function callKey(found) {
+    var key = null;
+    for (var i = 0; i < PLACES.length; i++) {
+        var values = found[PLACES[i]];
+        if (values.length > 1) {
+            return null;
+        }
+        if (values.length === 1) {
+            var one = keyIn(PLACES[i], values[0]);
+            if (one === null || (key !== null && one !== key)) {
+                return null;
+            }
+            key = one;
+        }
+    }
+    return key;
+}
+
+function single(values) {
+    return values.length === 1 ? values[0] : '';
+}
+
+// For js_set in the auth subrequest's location: each place as the service is asked about
+// it, one value each (empty, so not sent, when absent or repeated).
+function authorization(r) {
+    return single(credentials(r).authorization);
+}
+
+function xApiKey(r) {
+    return single(credentials(r).xApiKey);
+}
+
+function xGoogApiKey(r) {
+    return single(credentials(r).xGoogApiKey);
+}
+
+// The query of the service's GET /auth: the call's `key` parameter, as sent, or nothing.
+function authQuery(r) {
+    var keys = credentials(r).queryKey;
+    return keys.length === 1 && keys[0] !== UNREADABLE ? '?key=' + keys[0] : '';
+}
+
+export default {
+    credentials: credentials,
+    callKey: callKey,
+    single: single,
+    authorization: authorization,
+    xApiKey: xApiKey,
+    xGoogApiKey: xGoogApiKey,
+    authQuery: authQuery
+};
