@@ -1,7 +1,7 @@
 import { MAX_ID_LENGTH } from './allowlist.js';
 import { callKeyOf, maskKey, queryKeysOf } from './keys.js';
 import { providerFromHost, type Provider } from './providers.js';
-import { extractErrorType, extractUsage, NO_TOKENS } from './usage.js';
+import { extractErrorType, extractUsage, extractUsageFromEnds } from './usage.js';
 
 /** What nginx (njs) reports about one proxied response; see statsPayloadSchema. */
 export interface StatsPayload {
@@ -18,9 +18,11 @@ export interface StatsPayload {
   x_goog_api_key?: string | null;
   /** Alternative to the raw headers, for a sender that masks the key itself. */
   masked_key?: string | null;
-  /** Captured response body, up to the capture cap. */
+  /** The response body; when body_truncated, only its first bytes (njs keeps 64 KiB). */
   body?: string | null;
-  /** True when the response was longer than the capture cap. */
+  /** With body_truncated: the body's last bytes (njs keeps 64 KiB); what lay between was not kept. */
+  body_tail?: string | null;
+  /** True when the body was longer than what was kept of it. */
   body_truncated?: boolean;
   /** When the request started: ISO-8601 text or epoch milliseconds. */
   timestamp?: string | number | null;
@@ -64,6 +66,7 @@ export const statsPayloadSchema = {
     x_goog_api_key: { type: ['string', 'null'], maxLength: 65536 },
     masked_key: { type: ['string', 'null'], maxLength: 64 },
     body: { type: ['string', 'null'] },
+    body_tail: { type: ['string', 'null'] },
     body_truncated: { type: 'boolean' },
     timestamp: { type: ['string', 'number', 'null'] },
     request_id: { type: ['string', 'null'], maxLength: 128 },
@@ -123,12 +126,11 @@ function maskedKeyOf(payload: StatsPayload): string | null {
 export function buildStatsRecord(payload: StatsPayload, now: Date = new Date()): StatsRecord {
   const provider = providerFromHost(payload.upstream_host);
   const body = payload.body ?? '';
-  const { model, ...tokens } = extractUsage(provider, body);
   const truncated = payload.body_truncated === true;
+  // A long reply comes as its two ends; usage is found there (spec §5).
+  const { model, ...counts } = truncated ? extractUsageFromEnds(provider, body, payload.body_tail ?? '') : extractUsage(provider, body);
   let errorType: string | null = null;
   if (payload.status >= 400) errorType = (truncated ? null : extractErrorType(body)) ?? `http_${payload.status}`;
-  // A body cut at the capture cap may end before its final usage figures: report none.
-  const counts = truncated ? NO_TOKENS : tokens;
   return {
     timestamp: requestTime(payload.timestamp, now),
     lmgate_id: payload.lmgate_id,

@@ -264,19 +264,122 @@ function providerOfBody(shape: BodyShape): Exclude<Provider, 'unknown'> {
   return 'openai';
 }
 
+function usageByProvider(provider: Exclude<Provider, 'unknown'>, shape: BodyShape): Usage {
+  switch (provider) {
+    case 'openai':
+      return openAiUsage(shape);
+    case 'anthropic':
+      return anthropicUsage(shape);
+    case 'google':
+      return googleUsage(shape);
+  }
+}
+
 /** Model and token counts from a captured response body. Best effort: never throws. */
 export function extractUsage(provider: Provider, body: string): Usage {
   try {
     const shape = bodyShape(body);
     if (shape.kind === 'none') return NO_USAGE;
-    switch (provider === 'unknown' ? providerOfBody(shape) : provider) {
-      case 'openai':
-        return openAiUsage(shape);
-      case 'anthropic':
-        return anthropicUsage(shape);
-      case 'google':
-        return googleUsage(shape);
+    return usageByProvider(provider === 'unknown' ? providerOfBody(shape) : provider, shape);
+  } catch {
+    return NO_USAGE;
+  }
+}
+
+/** Whether the quote at `at` ends a run of an even number of backslashes: a real quote, not an escaped one. */
+function unescapedQuote(text: string, at: number): boolean {
+  let backslashes = 0;
+  for (let i = at - 1; i >= 0 && text[i] === '\\'; i--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
+/** The JSON value (an object or a string) that starts at `at`, or undefined when it does not end inside the text. */
+function valueAt(text: string, at: number): unknown {
+  const open = text[at];
+  if (open === '"') {
+    for (let i = at + 1; i < text.length; i++) {
+      if (text[i] === '"' && unescapedQuote(text, i)) return parseJson(text.slice(at, i + 1));
     }
+    return undefined;
+  }
+  if (open !== '{') return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = at; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return parseJson(text.slice(at, i + 1));
+  }
+  return undefined;
+}
+
+/**
+ * The values of the member `key` in a piece of JSON text that may start and end anywhere,
+ * the last first. A JSON string never holds an unescaped quote, so `"key"` then a colon is
+ * a member name wherever the piece starts.
+ */
+function membersOf(text: string, key: string): unknown[] {
+  const found: unknown[] = [];
+  const name = `"${key}"`;
+  for (let at = text.lastIndexOf(name); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(name, at - 1)) {
+    const colon = /^\s*:\s*/.exec(text.slice(at + name.length, at + name.length + 64));
+    if (!colon) continue;
+    const value = valueAt(text, at + name.length + colon[0].length);
+    if (value !== undefined) found.push(value);
+  }
+  return found;
+}
+
+/**
+ * The JSON objects of the complete SSE events in a piece of a stream. A tail's first line,
+ * cut anywhere, is never a `data` field line (a raw line break is never inside JSON), so it
+ * drops out with the other lines that are not events.
+ */
+function sseChunksOf(text: string): Json[] {
+  return sseJsonPayloads(text).map((payload) => payload.json);
+}
+
+const FIELD_NAMES: Record<Exclude<Provider, 'unknown'>, { model: string; usage: string }> = {
+  openai: { model: 'model', usage: 'usage' },
+  anthropic: { model: 'model', usage: 'usage' },
+  google: { model: 'modelVersion', usage: 'usageMetadata' },
+};
+
+/** The report a reply's ends make, in the shape of the provider's own chunks. */
+function chunkOfEnds(provider: Exclude<Provider, 'unknown'>, head: string, tail: string): Json | null {
+  const names = FIELD_NAMES[provider];
+  const usage = membersOf(tail, names.usage).find(isObject);
+  if (usage === undefined) return null;
+  const model = membersOf(tail, names.model).find(modelName) ?? membersOf(head, names.model).reverse().find(modelName) ?? null;
+  switch (provider) {
+    case 'openai':
+      return 'input_tokens' in usage ? { response: { model, usage } } : { model, usage };
+    case 'anthropic':
+      return { type: 'message_start', message: { model, usage } };
+    case 'google':
+      return { modelVersion: model, usageMetadata: usage };
+  }
+}
+
+/**
+ * Model and token counts of a reply known by its first and last bytes only (a long one:
+ * what lies between was never kept). Every provider reports the model at the start or the
+ * end and the usage at the end (spec §5), so the ends are enough: the complete stream
+ * events of each end, and the usage object found as a member in the tail — also when the
+ * event or object around it began long before. Best effort: never throws.
+ */
+export function extractUsageFromEnds(provider: Provider, head: string, tail: string): Usage {
+  try {
+    const isStream = /^(data|event|id|retry):/m.test(head.trimStart().slice(0, 64));
+    const events = isStream ? [...sseChunksOf(head), ...sseChunksOf(tail)] : [];
+    const probe: BodyShape = { kind: 'chunks', values: events };
+    const actual = provider !== 'unknown' ? provider : events.length > 0 ? providerOfBody(probe) : head.includes('"usageMetadata"') || tail.includes('"usageMetadata"') ? 'google' : 'openai';
+    const fromEnds = chunkOfEnds(actual, head, tail);
+    return usageByProvider(actual, { kind: 'chunks', values: fromEnds ? [...events, fromEnds] : events });
   } catch {
     return NO_USAGE;
   }

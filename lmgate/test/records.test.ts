@@ -234,11 +234,18 @@ describe('buildStatsRecord: error_type', () => {
 });
 
 describe('buildStatsRecord: truncated bodies', () => {
-  it('gives null for every token field when the body was cut at the capture cap, even if usage is readable', () => {
-    const record = buildStatsRecord(payload({ body: openAiChatSseWithUsage, body_truncated: true }), NOW);
+  it('reads the usage of a long reply from its two ends', () => {
+    const sse = openAiChatSseWithUsage;
+    const cut = sse.length >> 1;
+    const record = buildStatsRecord(payload({ body: sse.slice(0, cut), body_tail: sse.slice(cut + 1), body_truncated: true }), NOW);
+    expect(tokensOf(record)).toEqual(tokensOf(buildStatsRecord(payload({ body: sse }), NOW)));
+    expect(tokensOf(record)[0]).not.toBeNull();
+  });
+
+  it('gives null tokens, and no provider error type, when the ends hold no usage', () => {
+    const record = buildStatsRecord(payload({ status: 500, body: '{"error":{"type":"x"', body_tail: 'aaaa', body_truncated: true }), NOW);
     expect(tokensOf(record)).toEqual([null, null, null, null, null]);
-    const anthropic = buildStatsRecord(payload({ upstream_host: 'api.anthropic.com', body: anthropicThinkingCacheReadSse, body_truncated: true }), NOW);
-    expect(tokensOf(anthropic)).toEqual([null, null, null, null, null]);
+    expect(record.error_type).toBe('http_500');
   });
 
   it('reads tokens when body_truncated is false', () => {

@@ -2,7 +2,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { ControlError, parseControls } from './controls.js';
 import { errorPlan } from './errors.js';
 import { checkExpectations, expectationFailedPlan, parseExpectations } from './expectations.js';
-import { emptyPlan, jsonPlan, type ReplyPlan } from './plan.js';
+import { emptyPlan, type ReplyPlan } from './plan.js';
 import { detectProvider } from './providers/index.js';
 import type { JsonObject, ProviderName } from './providers/types.js';
 import { gzipPlan, largeContent, nonJsonPlan, utf8Content, utf8SplitPlan } from './scenarios.js';
@@ -80,7 +80,7 @@ export function planReply(request: ProviderRequest): PlannedReply {
 
   const parsed = parseJsonObject(request.body, request.headers['content-encoding']);
   const ctx = { controls, body: parsed ?? {}, query: new URLSearchParams(request.query) };
-  if (scenarios.large) return finish(jsonPlan(200, endpoint.json(ctx, largeContent())));
+  if (scenarios.large) return finish(endpoint.reply(ctx, largeContent()));
   if (scenarios.utf8Split) return finish(utf8SplitPlan(endpoint.json(ctx, utf8Content()), controls.eventDelayMs));
   if (endpoint.readsBody && parsed === null) {
     return finish(errorPlan(provider.name, { status: 400, typeOverride: controls.errorType, message: INVALID_JSON_MESSAGES[provider.name] }));

@@ -9,14 +9,24 @@ export const UTF8_SENTENCE = 'héllo wörld — 你好 🙂 ';
 const UTF8_REPEAT = 64;
 const UTF8_PIECES = 6;
 
-/** Content that makes any endpoint's JSON larger than 3 MiB (a long text, or a long vector for embeddings). */
+/** Characters per streamed piece of the large content: some 3,400 events, each ten times an ordinary delta. */
+const LARGE_PIECE_CHARS = 1024;
+
+/**
+ * Content that makes any endpoint's reply larger than 3 MiB, JSON or stream (a long text
+ * in many pieces, or a long vector for embeddings).
+ */
 export function largeContent(): Content {
   const repeat = Math.ceil((LARGE_MIN_BYTES + 256 * 1024) / LARGE_SENTENCE.length);
-  return { text: LARGE_SENTENCE.repeat(repeat), embeddingSize: 320_000 };
+  const text = LARGE_SENTENCE.repeat(repeat);
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += LARGE_PIECE_CHARS) pieces.push(text.slice(at, at + LARGE_PIECE_CHARS));
+  return { text, pieces, embeddingSize: 320_000 };
 }
 
 export function utf8Content(): Content {
-  return { text: UTF8_SENTENCE.repeat(UTF8_REPEAT).trimEnd(), embeddingSize: 8 };
+  const text = UTF8_SENTENCE.repeat(UTF8_REPEAT).trimEnd();
+  return { text, pieces: [text], embeddingSize: 8 };
 }
 
 function isContinuationByte(byte: number | undefined): boolean {

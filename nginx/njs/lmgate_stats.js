@@ -1,7 +1,10 @@
 // Stats capture and delivery for LMGate (njs 0.8; no for...of, no async in filters).
 //
-// capture  (js_body_filter): copies up to CAPTURE_CAP bytes of the response, passes every
-//          byte on untouched and at once.
+// capture  (js_body_filter): keeps the response's first HEAD_CAP bytes and its last
+//          TAIL_CAP bytes (whole when it is no longer than both), passes every byte on
+//          untouched and at once. Usage is at the start and the end of every provider's
+//          reply (spec §5): what lies between is never needed, so what a call holds does
+//          not grow with its reply: at most HEAD_CAP + TAIL_CAP bytes.
 // enqueue  (js_set, read by an access_log in the log phase): after the response is done,
 //          or the client left, puts one record in the shared dict. Returns "0" so the
 //          access_log line itself is never written.
@@ -12,7 +15,8 @@
 
 import credentials from 'lmgate_credentials.js';
 
-var CAPTURE_CAP = 2 * 1024 * 1024;
+var HEAD_CAP = 64 * 1024;
+var TAIL_CAP = 64 * 1024;
 var STATS_URL = 'http://127.0.0.1:8082/stats';
 var BATCH_MAX_RECORDS = 5000;
 var BATCH_MAX_CHARS = 8 * 1024 * 1024;
@@ -22,27 +26,47 @@ var BATCH_MAX_CHARS = 8 * 1024 * 1024;
 var DELIVERY_BUDGET_MS = 300;
 
 // njs gives each request its own VM, so this state belongs to one response.
-var captured = [];
-var capturedBytes = 0;
-var truncated = false;
+var head = [];
+var headBytes = 0;
+// The bytes after the head, the oldest dropped once TAIL_CAP newer ones are kept.
+var tail = [];
+var tailBytes = 0;
+// Bytes dropped between the head and the tail.
+var skipped = 0;
 // From the request's arrival to the provider's first body byte (time to first token).
 var firstByteMs = null;
+
+function keepTail(data) {
+    if (data.length >= TAIL_CAP) {
+        // A copy: a slice would keep the whole chunk alive.
+        skipped += tailBytes + data.length - TAIL_CAP;
+        tail = [Buffer.from(data.slice(data.length - TAIL_CAP))];
+        tailBytes = TAIL_CAP;
+        return;
+    }
+    tail.push(data);
+    tailBytes += data.length;
+    while (tailBytes - tail[0].length >= TAIL_CAP) {
+        skipped += tail[0].length;
+        tailBytes -= tail.shift().length;
+    }
+}
 
 function capture(r, data, flags) {
     if (firstByteMs === null && data.length > 0) {
         firstByteMs = elapsedMs(r);
     }
-    if (data.length > 0 && !truncated) {
-        var room = CAPTURE_CAP - capturedBytes;
-        if (data.length <= room) {
-            captured.push(data);
-            capturedBytes += data.length;
+    if (data.length > 0) {
+        var room = HEAD_CAP - headBytes;
+        if (room >= data.length) {
+            head.push(data);
+            headBytes += data.length;
         } else {
             if (room > 0) {
-                captured.push(data.slice(0, room));
-                capturedBytes += room;
+                head.push(Buffer.from(data.slice(0, room)));
+                headBytes += room;
             }
-            truncated = true;
+            keepTail(room > 0 ? data.slice(room) : data);
         }
     }
     r.sendBuffer(data, flags);
@@ -53,11 +77,19 @@ function elapsedMs(r) {
     return Math.round((parseFloat(r.variables.request_time) || 0) * 1000);
 }
 
-function capturedText() {
-    if (captured.length === 0) {
-        return '';
+function text(buffers) {
+    return buffers.length === 0 ? '' : Buffer.concat(buffers).toString('utf8');
+}
+
+// The tail's first TAIL_CAP bytes at most (it may hold a little more until the next chunk).
+function tailText() {
+    var joined = Buffer.concat(tail);
+    var extra = joined.length - TAIL_CAP;
+    if (extra > 0) {
+        skipped += extra;
+        joined = joined.slice(extra);
     }
-    return Buffer.concat(captured).toString('utf8');
+    return joined.toString('utf8');
 }
 
 function enqueue(r) {
@@ -81,8 +113,9 @@ function enqueue(r) {
             authorization: credentials.single(found.authorization) || null,
             x_api_key: credentials.single(found.xApiKey) || null,
             x_goog_api_key: credentials.single(found.xGoogApiKey) || null,
-            body: capturedText(),
-            body_truncated: truncated
+            body: skipped === 0 ? text(head.concat(tail)) : text(head),
+            body_tail: skipped === 0 ? null : tailText(),
+            body_truncated: skipped > 0
         };
         try {
             ngx.shared.lmgate_records.set(record.request_id, JSON.stringify(record));

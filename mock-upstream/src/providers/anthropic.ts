@@ -2,7 +2,7 @@ import { randomToken } from '../ids.js';
 import { jsonPlan, streamPlan } from '../plan.js';
 import { SSE_CONTENT_TYPE, sseEvent } from '../sse.js';
 import type { AnthropicDeltas, Usage } from '../controls.js';
-import { DEFAULT_CONTENT, DEFAULT_TEXT_PIECES, wantsStream, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
+import { DEFAULT_CONTENT, wantsStream, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
 import { defined, reported, type Reported } from './usage.js';
 
 const MODEL = 'claude-3-5-sonnet-20241022';
@@ -77,8 +77,8 @@ const messages: Endpoint = {
       usage: messageUsage(inputFields(ctx.controls.usage), ctx.controls.usage.output, reported(ctx.controls.usage.reasoning)),
     };
   },
-  reply(ctx) {
-    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+  reply(ctx, content = DEFAULT_CONTENT) {
+    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, content));
     const { usage, anthropicDeltas } = ctx.controls;
     // Anthropic reports a placeholder output of 1 at the start; the real count comes in message_delta.
     const startOutput = Math.min(1, usage.output);
@@ -96,7 +96,7 @@ const messages: Endpoint = {
       sseEvent('message_start', { type: 'message_start', message }),
       sseEvent('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
       sseEvent('ping', { type: 'ping' }),
-      ...DEFAULT_TEXT_PIECES.map((text) => sseEvent('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
+      ...content.pieces.map((text) => sseEvent('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
       sseEvent('content_block_stop', { type: 'content_block_stop', index: 0 }),
       ...deltaUsages(usage, anthropicDeltas, startOutput).map((deltaUsage, index) => {
         const stopReason = index === anthropicDeltas.count - 1 ? 'end_turn' : null;

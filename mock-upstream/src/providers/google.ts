@@ -2,7 +2,7 @@ import { randomToken } from '../ids.js';
 import { jsonPlan, streamPlan } from '../plan.js';
 import { SSE_CONTENT_TYPE, sseDataCrlf } from '../sse.js';
 import type { Usage } from '../controls.js';
-import { DEFAULT_CONTENT, DEFAULT_TEXT_PIECES, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
+import { DEFAULT_CONTENT, type Content, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
 import { amount, defined, reported, type Reported } from './usage.js';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
@@ -58,17 +58,17 @@ function generateContent(pathModel: string): Endpoint {
         usageMetadata: fullUsage(ctx.controls.usage),
       };
     },
-    reply(ctx) {
-      return { ...jsonPlan(200, this.json(ctx, DEFAULT_CONTENT)), headers: { 'content-type': JSON_CONTENT_TYPE } };
+    reply(ctx, content = DEFAULT_CONTENT) {
+      return { ...jsonPlan(200, this.json(ctx, content)), headers: { 'content-type': JSON_CONTENT_TYPE } };
     },
   };
 }
 
-function streamChunks(ctx: ReplyContext, model: string): JsonObject[] {
+function streamChunks(ctx: ReplyContext, model: string, content: Content): JsonObject[] {
   const createTime = new Date().toISOString();
   const responseId = randomToken(24);
-  const last = DEFAULT_TEXT_PIECES.length - 1;
-  return DEFAULT_TEXT_PIECES.map((text, index) => {
+  const last = content.pieces.length - 1;
+  return content.pieces.map((text, index) => {
     const candidate: JsonObject = { content: { role: 'model', parts: [{ text }] } };
     if (index === last) candidate['finishReason'] = 'STOP';
     // Only the last chunk carries the totals; earlier ones know the prompt size alone.
@@ -82,8 +82,8 @@ function streamGenerateContent(pathModel: string): Endpoint {
   return {
     readsBody: false,
     json: plain.json,
-    reply(ctx) {
-      const chunks = streamChunks(ctx, ctx.controls.model ?? pathModel);
+    reply(ctx, content = DEFAULT_CONTENT) {
+      const chunks = streamChunks(ctx, ctx.controls.model ?? pathModel, content);
       if (ctx.query.get('alt') === 'sse') return streamPlan(SSE_CONTENT_TYPE, chunks.map(sseDataCrlf), ctx.controls.eventDelayMs);
       // Without alt=sse Vertex streams one JSON array, element by element.
       const pieces = chunks.map((chunk, index) => `${index === 0 ? '[' : '\r\n,'}${JSON.stringify(chunk)}${index === chunks.length - 1 ? ']' : ''}`);

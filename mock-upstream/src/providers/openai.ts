@@ -2,7 +2,7 @@ import { randomHex, randomToken, unixSeconds } from '../ids.js';
 import { jsonPlan, streamPlan } from '../plan.js';
 import { SSE_CONTENT_TYPE, SSE_DONE, sseData, sseEvent } from '../sse.js';
 import type { Usage } from '../controls.js';
-import { DEFAULT_CONTENT, DEFAULT_TEXT_PIECES, wantsStream, type Content, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
+import { DEFAULT_CONTENT, wantsStream, type Content, type Endpoint, type JsonObject, type Provider, type ReplyContext } from './types.js';
 import { defined, nonEmpty, reported } from './usage.js';
 
 const CHAT_MODEL = 'gpt-4o-mini-2024-07-18';
@@ -41,15 +41,15 @@ const chatCompletions: Endpoint = {
       usage: chatUsage(ctx.controls.usage),
     };
   },
-  reply(ctx) {
-    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+  reply(ctx, content = DEFAULT_CONTENT) {
+    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, content));
     const withUsage = includeUsage(ctx.body);
     const base = { id: `chatcmpl-${randomToken(29)}`, object: 'chat.completion.chunk', created: unixSeconds(), model: ctx.controls.model ?? CHAT_MODEL, service_tier: 'default', system_fingerprint: SYSTEM_FINGERPRINT };
     // OpenAI adds "usage": null to every chunk only when the final usage chunk was asked for.
     const chunk = (choice: JsonObject) => ({ ...base, choices: [{ index: 0, ...choice, logprobs: null }], ...(withUsage ? { usage: null } : {}) });
     const events = [
       sseData(chunk({ delta: { role: 'assistant', content: '', refusal: null }, finish_reason: null })),
-      ...DEFAULT_TEXT_PIECES.map((piece) => sseData(chunk({ delta: { content: piece }, finish_reason: null }))),
+      ...content.pieces.map((piece) => sseData(chunk({ delta: { content: piece }, finish_reason: null }))),
       sseData(chunk({ delta: {}, finish_reason: 'stop' })),
     ];
     if (withUsage) events.push(sseData({ ...base, choices: [], usage: chatUsage(ctx.controls.usage) }));
@@ -107,12 +107,12 @@ const responses: Endpoint = {
   json(ctx, content) {
     return responseObject(ctx, `resp_${randomHex(24)}`, unixSeconds(), 'completed', [messageItem(`msg_${randomHex(24)}`, content.text, 'completed')]);
   },
-  reply(ctx) {
-    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+  reply(ctx, content = DEFAULT_CONTENT) {
+    if (!wantsStream(ctx.body)) return jsonPlan(200, this.json(ctx, content));
     const id = `resp_${randomHex(24)}`;
     const itemId = `msg_${randomHex(24)}`;
     const createdAt = unixSeconds();
-    const text = DEFAULT_CONTENT.text;
+    const text = content.text;
     let sequence = 0;
     const event = (type: string, fields: JsonObject) => sseEvent(type, { type, sequence_number: sequence++, ...fields });
     const part = { type: 'output_text', text, annotations: [] };
@@ -121,7 +121,7 @@ const responses: Endpoint = {
       event('response.in_progress', { response: responseObject(ctx, id, createdAt, 'in_progress', []) }),
       event('response.output_item.added', { output_index: 0, item: messageItem(itemId, text, 'in_progress') }),
       event('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part: { ...part, text: '' } }),
-      ...DEFAULT_TEXT_PIECES.map((delta) => event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] })),
+      ...content.pieces.map((delta) => event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] })),
       event('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] }),
       event('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part }),
       event('response.output_item.done', { output_index: 0, item: messageItem(itemId, text, 'completed') }),
@@ -134,6 +134,11 @@ const responses: Endpoint = {
 /** Deterministic, so that a test can compare vectors across calls. */
 function vector(size: number, seed: number): number[] {
   return Array.from({ length: size }, (_, i) => Number(Math.sin(seed * 7.13 + i * 1.37).toFixed(9)));
+}
+
+/** `encoding_format: "base64"` (what the openai SDK asks for): little-endian float32s, base64. */
+function encoded(values: number[], format: unknown): number[] | string {
+  return format === 'base64' ? Buffer.from(new Float32Array(values).buffer).toString('base64') : values;
 }
 
 function inputCount(body: JsonObject): number {
@@ -149,13 +154,13 @@ const embeddings: Endpoint = {
     const count = inputCount(ctx.body);
     return {
       object: 'list',
-      data: Array.from({ length: count }, (_, index) => ({ object: 'embedding', index, embedding: vector(content.embeddingSize, index + 1) })),
+      data: Array.from({ length: count }, (_, index) => ({ object: 'embedding', index, embedding: encoded(vector(content.embeddingSize, index + 1), ctx.body['encoding_format']) })),
       model: ctx.controls.model ?? EMBEDDINGS_MODEL,
       usage: { prompt_tokens: ctx.controls.usage.input, total_tokens: ctx.controls.usage.input },
     };
   },
-  reply(ctx) {
-    return jsonPlan(200, this.json(ctx, DEFAULT_CONTENT));
+  reply(ctx, content = DEFAULT_CONTENT) {
+    return jsonPlan(200, this.json(ctx, content));
   },
 };
 

@@ -12,23 +12,24 @@ export interface ReplyContext {
   query: URLSearchParams;
 }
 
-/** What a non-streaming reply says. */
+/** What a reply says, and the pieces a stream delivers its text in. */
 export interface Content {
   text: string;
+  pieces: readonly string[];
   embeddingSize: number;
 }
 
 /** The text every reply carries, and the pieces streams deliver it in. */
 export const DEFAULT_TEXT_PIECES = ['Hello', ' from the LMGate', ' mock upstream.'] as const;
-export const DEFAULT_CONTENT: Content = { text: DEFAULT_TEXT_PIECES.join(''), embeddingSize: 8 };
+export const DEFAULT_CONTENT: Content = { text: DEFAULT_TEXT_PIECES.join(''), pieces: DEFAULT_TEXT_PIECES, embeddingSize: 8 };
 
 export interface Endpoint {
   /** The normal reply needs the request JSON (for its stream flag): unparsable JSON then means 400. */
   readsBody: boolean;
   /** The non-streaming JSON body of this endpoint; the usage object is its last key. */
   json(ctx: ReplyContext, content: Content): unknown;
-  /** The normal reply, streamed when the request asks for it. */
-  reply(ctx: ReplyContext): ReplyPlan;
+  /** The normal reply (saying `content`, by default DEFAULT_CONTENT), streamed when the request asks for it. */
+  reply(ctx: ReplyContext, content?: Content): ReplyPlan;
 }
 
 export interface Provider {
