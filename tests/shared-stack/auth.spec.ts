@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test, expect } from '../fixtures';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 
@@ -83,8 +84,9 @@ test.describe('authorization', () => {
   });
 
   test("the provider's own 401 and 403 pass through unchanged, not replaced by the gateway's", async ({ request, tagged, tag, mock }) => {
+    const bodies: Buffer[] = [];
     for (const status of [401, 403]) {
-      const response = await request.post(tagged(CHAT), {
+      const response = await request.post(`${tagged(CHAT)}&status=${status}`, {
         headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'x-mock-status': String(status) },
         data: chatBody,
       });
@@ -92,7 +94,10 @@ test.describe('authorization', () => {
       const body = (await response.json()) as { error: { type: string } };
       expect(body).not.toEqual(FORBIDDEN);
       expect(body.error.type).not.toBe('forbidden');
+      bodies.push(await response.body());
     }
-    await mock.waitForRequests(tag, 2);
+    // The very bytes the mock sent, each: its length and SHA-256 of what it wrote.
+    const sent = (await mock.answered(tag, 2)).map((r) => [r.response!.bodyLength, r.response!.bodySha256]);
+    expect(bodies.map((body) => [body.length, createHash('sha256').update(body).digest('hex')])).toEqual(sent);
   });
 });

@@ -16,7 +16,10 @@ test.describe('hostile and odd input', () => {
   for (const path of ['/_lmgate_auth', '/_lmgate_auth_service', '/_stats', '/auth', '/stats', '/_lmgate_auth?x=1', '/openai/../_lmgate_auth']) {
     test(`internal location ${path} requested directly: 404, no upstream, no stats`, async ({ request, tagged, tag, mock, stats }) => {
       for (const method of ['GET', 'POST'] as const) {
-        const response = await request.fetch(tagged(path), { method, headers: auth, data: '{"request_uri":"/x","status":200,"lmgate_id":"1","upstream_host":"api.openai.com"}' });
+        // A well-formed record carrying the test's tag: were it ever written, the whole-run
+        // accounting (tests/audit) would find a line for this tag that no provider saw.
+        const record = { request_uri: `/x?lmgate_tag=${tag}`, status: 200, lmgate_id: '1', upstream_host: 'api.openai.com' };
+        const response = await request.fetch(tagged(path), { method, headers: auth, data: JSON.stringify(record) });
         expect(response.status(), method).toBe(404);
       }
       await mock.expectNoRequests(tag);

@@ -29,19 +29,20 @@ test.describe('metrics', () => {
   test("calls, tokens by kind and durations move by exactly what the test's stats lines add up to", async ({ run, request, tagged, tag, stats }) => {
     // A model name of this test's own: no other test's calls carry its label.
     const model = `metrics-${tag}`;
-    const headers = { 'x-mock-model': model, 'x-mock-usage': '13,5' };
-    const calls: Array<[string, Record<string, string>, object]> = [
-      ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [] }],
-      ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [], stream: true, stream_options: { include_usage: true } }],
-      ['/openai/v1/responses', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, input: 'hi' }],
-      ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }, { model, max_tokens: 8, messages: [] }],
-      ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }, { model, max_tokens: 8, messages: [], stream: true }],
-      ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }, { contents: [] }],
-      ['/google/v1/projects/p/locations/l/publishers/google/models/m:streamGenerateContent?alt=sse', { authorization: `Bearer ${KEYS.gamma.key}` }, { contents: [] }],
+    // Every kind of token non-zero somewhere: a kind the service never exported would sum to 0.
+    const headers = { 'x-mock-model': model, 'x-mock-usage': 'input=13,output=5,cached=3,cache_write=2,reasoning=4' };
+    const calls: Array<[string, Record<string, string>, object, number]> = [
+      ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [] }, 200],
+      ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [], stream: true, stream_options: { include_usage: true } }, 200],
+      ['/openai/v1/responses', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, input: 'hi' }, 200],
+      ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }, { model, max_tokens: 8, messages: [] }, 200],
+      ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }, { model, max_tokens: 8, messages: [], stream: true }, 200],
+      ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }, { contents: [] }, 200],
+      ['/google/v1/projects/p/locations/l/publishers/google/models/m:streamGenerateContent?alt=sse', { authorization: `Bearer ${KEYS.gamma.key}` }, { contents: [] }, 200],
     ];
-    for (const [path, key, body] of calls) {
-      const response = await request.post(tagged(path), { headers: { ...key, ...headers }, data: body });
-      expect(response.status(), path).toBe(200);
+    for (const [path, key, body, status] of calls) {
+      const response = await request.post(tagged(path), { headers: { ...headers, ...key }, data: body });
+      expect(response.status(), path).toBe(status);
     }
     const lines = await stats.waitForLines(tag, calls.length);
     expect(lines.every((l) => l.model === model)).toBe(true);
@@ -55,14 +56,20 @@ test.describe('metrics', () => {
       ['cache_write_input', 'cache_write_input_tokens'],
       ['reasoning', 'reasoning_tokens'],
     ] as const) {
+      expect(sum(field), kind).toBeGreaterThan(0);
       expect(sumOf(samples, 'lmgate_tokens_total', { model, kind }), kind).toBe(sum(field));
     }
-    expect(sum('input_tokens')).toBeGreaterThan(0);
     expect(sumOf(samples, 'lmgate_request_duration_seconds_count', { model })).toBe(lines.length);
     expect(sumOf(samples, 'lmgate_request_duration_seconds_sum', { model })).toBeCloseTo(sum('duration_ms') / 1000, 3);
     // By provider too: the labels say where the calls went.
     for (const provider of ['openai', 'anthropic', 'google']) {
       expect(sumOf(samples, 'lmgate_calls_total', { model, provider }), provider).toBe(lines.filter((l) => l.provider === provider).length);
     }
+    // By status class and by allow-list row (spec §9).
+    expect(sumOf(samples, 'lmgate_calls_total', { model, status_class: '2xx' })).toBe(lines.length);
+    for (const key of [KEYS.alpha, KEYS.beta, KEYS.gamma]) {
+      expect(sumOf(samples, 'lmgate_calls_total', { model, lmgate_id: key.id }), key.id).toBe(lines.filter((l) => l.lmgate_id === key.id).length);
+    }
+    expect(lines.filter((l) => l.lmgate_id === KEYS.alpha.id)).toHaveLength(3);
   });
 });
