@@ -30,7 +30,7 @@ test.describe('a provider reply cannot steer nginx', () => {
     });
   }
 
-  test('X-Accel-Buffering: yes on a stream is ignored: events still reach the client as they are sent', async ({ run, tagged, recordExchange }) => {
+  test('X-Accel-Buffering: yes on a stream is ignored: events still reach the client as they are sent', async ({ run, tagged, tag, mock, recordExchange }) => {
     const delayMs = 300;
     const url = run.gatewayURL + tagged(CHAT);
     const headers = { ...ALPHA, 'content-type': 'application/json', 'x-mock-event-delay-ms': String(delayMs), 'x-mock-response-header': 'X-Accel-Buffering: yes' };
@@ -42,6 +42,30 @@ test.describe('a provider reply cannot steer nginx', () => {
     expect(events).toBeGreaterThanOrEqual(4);
     const first = arrivalOf(stream, 'chat.completion.chunk');
     expect(arrivalOf(stream, 'data: [DONE]') - first).toBeGreaterThanOrEqual((events - 1) * delayMs * 0.7);
+    const [recorded] = await mock.answered(tag);
+    expect(recorded?.response?.headers['x-accel-buffering'], 'the mock did send the header').toBe('yes');
+  });
+
+  // Driven, but not proved by this test alone: with these three taken out of
+  // proxy_ignore_headers it still passes (nginx 1.26 obeys none of them on this
+  // unbuffered, uncached path); it guards the reply's bytes and content type.
+  test('a reply carrying X-Accel-Limit-Rate, -Expires and -Charset reaches the client at once, its bytes and content type unchanged', async ({ run, tagged, tag, mock, recordExchange }) => {
+    const steering = { 'x-accel-limit-rate': '1', 'x-accel-expires': '@1', 'x-accel-charset': 'koi8-r' };
+    const url = run.gatewayURL + tagged(CHAT);
+    const headers: Array<readonly [string, string]> = [
+      ...Object.entries(ALPHA),
+      ['content-type', 'application/json'],
+      ...Object.entries(steering).map(([name, value]) => ['x-mock-response-header', `${name}: ${value}`] as const),
+    ];
+    // Obeyed, a limit of 1 byte per second would hold this reply of some 500 bytes for
+    // minutes: the test's own timeout would end it.
+    const response = await rawFetch(url, 'POST', headers, JSON.stringify(BODY));
+    await recordExchange({ method: 'POST', url, requestHeaders: Object.fromEntries(headers), requestBody: JSON.stringify(BODY), status: response.status, responseHeaders: response.headers, responseBody: response.body });
+    expect(response.status).toBe(200);
+    const [recorded] = await mock.answered(tag);
+    for (const [name, value] of Object.entries(steering)) expect(recorded?.response?.headers[name], `the mock did send ${name}`).toBe(value);
+    expect(sha256(response.body)).toBe(recorded?.response?.bodySha256);
+    expect(response.headers['content-type']).toBe(recorded?.response?.headers['content-type']);
   });
 });
 
