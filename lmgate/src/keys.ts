@@ -22,9 +22,6 @@ const HEADER_PLACES: Record<string, keyof Credentials> = {
   'x-goog-api-key': 'xGoogApiKey',
 };
 
-/** Marks a query whose parameter names cannot be read: the call is refused. */
-const UNREADABLE = '\u0000unreadable';
-
 /** `key` parameters of the query (the part after the first `?`), by name lower-cased and percent-decoded. */
 export function queryKeysOf(requestUri: string): string[] {
   const start = requestUri.indexOf('?');
@@ -37,8 +34,8 @@ export function queryKeysOf(requestUri: string): string[] {
     try {
       name = decodeURIComponent(rawName);
     } catch {
-      // A name that cannot be read might be `key`: which one the provider reads is a guess.
-      found.push(UNREADABLE);
+      // A name that cannot be read might be `key`: counted as a `key` without a value, a refusal.
+      found.push('');
       continue;
     }
     if (name.toLowerCase() === 'key') found.push(equals < 0 ? '' : parameter.slice(equals + 1));
@@ -73,7 +70,7 @@ function decodedQueryValue(value: string): string | null {
 function keyIn(place: keyof Credentials, value: string): string | null {
   let key: string | null | undefined;
   if (place === 'authorization') key = BEARER.exec(value)?.[1]?.trim();
-  else if (place === 'queryKey') key = value === UNREADABLE ? null : decodedQueryValue(value);
+  else if (place === 'queryKey') key = decodedQueryValue(value);
   else key = value.trim();
   return key ? key : null;
 }

@@ -328,8 +328,7 @@ function membersOf(text: string, key: string): unknown[] {
   for (let at = text.lastIndexOf(name); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(name, at - 1)) {
     const colon = /^\s*:\s*/.exec(text.slice(at + name.length, at + name.length + 64));
     if (!colon) continue;
-    const value = valueAt(text, at + name.length + colon[0].length);
-    if (value !== undefined) found.push(value);
+    found.push(valueAt(text, at + name.length + colon[0].length));
   }
   return found;
 }
@@ -349,15 +348,14 @@ const FIELD_NAMES: Record<Exclude<Provider, 'unknown'>, { model: string; usage: 
   google: { model: 'modelVersion', usage: 'usageMetadata' },
 };
 
-/** The report a reply's ends make, in the shape of the provider's own chunks. */
-function chunkOfEnds(provider: Exclude<Provider, 'unknown'>, head: string, tail: string): Json | null {
+/** The report a reply's ends make, in the shape of the provider's own chunks (without usage: the model alone). */
+function chunkOfEnds(provider: Exclude<Provider, 'unknown'>, head: string, tail: string): Json {
   const names = FIELD_NAMES[provider];
   const usage = membersOf(tail, names.usage).find(isObject);
-  if (usage === undefined) return null;
   const model = membersOf(tail, names.model).find(modelName) ?? membersOf(head, names.model).reverse().find(modelName) ?? null;
   switch (provider) {
     case 'openai':
-      return 'input_tokens' in usage ? { response: { model, usage } } : { model, usage };
+      return isObject(usage) && 'input_tokens' in usage ? { response: { model, usage } } : { model, usage };
     case 'anthropic':
       return { type: 'message_start', message: { model, usage } };
     case 'google':
@@ -378,8 +376,7 @@ export function extractUsageFromEnds(provider: Provider, head: string, tail: str
     const events = isStream ? [...sseChunksOf(head), ...sseChunksOf(tail)] : [];
     const probe: BodyShape = { kind: 'chunks', values: events };
     const actual = provider !== 'unknown' ? provider : events.length > 0 ? providerOfBody(probe) : head.includes('"usageMetadata"') || tail.includes('"usageMetadata"') ? 'google' : 'openai';
-    const fromEnds = chunkOfEnds(actual, head, tail);
-    return usageByProvider(actual, { kind: 'chunks', values: fromEnds ? [...events, fromEnds] : events });
+    return usageByProvider(actual, { kind: 'chunks', values: [...events, chunkOfEnds(actual, head, tail)] });
   } catch {
     return NO_USAGE;
   }

@@ -44,6 +44,7 @@ describe('the credentials of a call: one definition (spec §3)', () => {
 
 describe('queryKeysOf', () => {
   it('reads only the query, not the path, and not a fragment', () => {
+    expect(queryKeysOf('key=a')).toEqual([]);
     expect(queryKeysOf('/p/key=a')).toEqual([]);
     expect(queryKeysOf('/p%3Fkey=a')).toEqual([]);
     expect(queryKeysOf('/p?a=1%26key=b')).toEqual([]);

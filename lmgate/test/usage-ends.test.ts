@@ -81,6 +81,18 @@ const cases: Array<{ name: string; provider: 'openai' | 'anthropic' | 'google' |
     expected: { model: 'claude-opus-4', input_tokens: 5, output_tokens: 30_000, cache_write_input_tokens: 2 },
   },
   {
+    name: 'a long Gemini reply (JSON) from an unknown host',
+    provider: 'unknown',
+    body: JSON.stringify({ candidates: [{ content: { parts: [{ text: longText(400_000) }] } }], modelVersion: 'gemini-x', usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 6 } }),
+    expected: { model: 'gemini-x', input_tokens: 4, output_tokens: 6 },
+  },
+  {
+    name: 'a usage object whose strings hold braces, quotes and backslashes',
+    provider: 'openai',
+    body: JSON.stringify({ model: 'gpt-4o', choices: [{ message: { content: longText(400_000) } }], usage: { note: 'a } "b" \\ {', prompt_tokens: 3, extra: { x: '}}' }, completion_tokens: 4 } }),
+    expected: { model: 'gpt-4o', input_tokens: 3, output_tokens: 4 },
+  },
+  {
     name: 'a long chat completion (JSON) from an unknown host',
     provider: 'unknown',
     body: JSON.stringify({ id: 'c', model: 'gpt-4.1', choices: [{ message: { content: longText(400_000) } }], usage: { prompt_tokens: 1, completion_tokens: 2 } }),
@@ -113,8 +125,9 @@ describe('usage of a long reply from its two ends (spec §5: any size, bounded m
     expect(extractUsageFromEnds('openai', ...ends(body))).toMatchObject({ model, input_tokens: 1 });
   });
 
-  it('gives null tokens for ends without usage, and never throws', () => {
+  it('gives null tokens for ends without usage (the model where found), and never throws', () => {
     expect(extractUsageFromEnds('google', 'not json', 'at all')).toMatchObject({ model: null, input_tokens: null });
+    expect(extractUsageFromEnds('openai', `{"model":"m","choices":[{"message":{"content":"${'x'.repeat(10)}`, 'x"}}]}')).toMatchObject({ model: 'm', input_tokens: null });
     expect(extractUsageFromEnds('openai', '', '"usage": {"prompt_tokens": 1')).toMatchObject({ input_tokens: null });
   });
 });

@@ -13,8 +13,6 @@
 var HEADER_PLACES = { 'authorization': 'authorization', 'x-api-key': 'xApiKey', 'x-goog-api-key': 'xGoogApiKey' };
 var PLACES = ['authorization', 'xApiKey', 'xGoogApiKey', 'queryKey'];
 var BEARER = /^\s*bearer\s+([\s\S]*)$/i;
-// Stands for a query parameter name that cannot be decoded: it might be `key`.
-var UNREADABLE = '\u0000unreadable';
 
 function canonicalName(name) {
     return name.toLowerCase().replace(/_/g, '-');
@@ -35,7 +33,8 @@ function queryKeys(requestUri) {
         try {
             name = decodeURIComponent(rawName);
         } catch (e) {
-            found.push(UNREADABLE);
+            // A name that cannot be read might be `key`: counted as a `key` without a value.
+            found.push('');
             continue;
         }
         if (name.toLowerCase() === 'key') {
@@ -65,7 +64,7 @@ function keyIn(place, value) {
         key = bearer ? bearer[1].trim() : '';
     } else if (place === 'queryKey') {
         try {
-            key = value === UNREADABLE ? '' : decodeURIComponent(value.replace(/\+/g, ' '));
+            key = decodeURIComponent(value.replace(/\+/g, ' '));
         } catch (e) {
             key = '';
         }
@@ -116,7 +115,7 @@ function xGoogApiKey(r) {
 // The query of the service's GET /auth: the call's `key` parameter, as sent, or nothing.
 function authQuery(r) {
     var keys = credentials(r).queryKey;
-    return keys.length === 1 && keys[0] !== UNREADABLE ? '?key=' + keys[0] : '';
+    return keys.length === 1 ? '?key=' + keys[0] : '';
 }
 
 export default {
