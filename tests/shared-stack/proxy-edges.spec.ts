@@ -13,7 +13,8 @@ test.describe('edges of proxying', () => {
     expect((await response.body()).length).toBe(0);
     expect((await mock.answered(tag))[0]?.response?.status).toBe(204);
     const [line] = await stats.waitForLines(tag);
-    expect(line).toMatchObject({ provider: 'openai', status: 204, model: null, input_tokens: null, error_type: null });
+    // No body: no first byte of one (spec §5).
+    expect(line).toMatchObject({ provider: 'openai', status: 204, model: null, input_tokens: null, error_type: null, first_byte_ms: null });
   });
 
   test('a HEAD request is proxied as HEAD and recorded with the status the client got', async ({ request, tagged, tag, mock, stats }) => {
@@ -22,7 +23,7 @@ test.describe('edges of proxying', () => {
     expect(recorded?.method).toBe('HEAD');
     expect(response.status()).toBe(recorded?.response?.status);
     const [line] = await stats.waitForLines(tag);
-    expect(line).toMatchObject({ provider: 'openai', status: response.status(), endpoint: expect.stringContaining('/openai/v1/models') });
+    expect(line).toMatchObject({ provider: 'openai', status: response.status(), endpoint: expect.stringContaining('/openai/v1/models'), first_byte_ms: null });
   });
 
   test('the recorded timestamp is when the request arrived, also for a stream that lasts seconds', async ({ run, tagged, tag, stats, recordExchange }) => {

@@ -96,7 +96,11 @@ test.describe('routing', () => {
   });
 
   for (const path of ['/v1/chat/completions', '/azure/openai/deployments/x/chat/completions', '/mistral/v1/chat/completions', '/openaiX/v1/chat/completions', '/openai', '/anthropic', '/google', '/']) {
-    test(`unknown route ${path} → 404 JSON, reaches nothing, even with a valid key`, async ({ request, tagged, tag, mock, stats }) => {
+    test(`unknown route ${path} → 404 JSON, reaches nothing, with a valid key and without one`, async ({ request, tagged, tag, mock, stats }) => {
+      // Without a key: a 404, not a 403 (spec §3: unknown paths get the 404).
+      const keyless = await request.post(`${tagged(path)}&keyless=1`, { data: '{}' });
+      expect(keyless.status()).toBe(404);
+      expect(((await keyless.json()) as { error: { type: string } }).error.type).toBe(NOT_FOUND_TYPE);
       const response = await request.post(tagged(path), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' });
       expect(response.status()).toBe(404);
       expect(response.headers()['content-type']).toMatch(/^application\/json/);

@@ -219,6 +219,15 @@ const cases: Case[] = [
     expected: { provider: 'openai', status: 200, input_tokens: 1007, output_tokens: null },
   },
   {
+    name: 'a provider error whose body is not JSON (gzip-encoded): error_type http_<status>',
+    key: KEYS.alpha,
+    path: '/openai/v1/chat/completions',
+    body: { model: 'gpt-4o-mini', messages: [] },
+    headers: { 'x-mock-status': '503', 'x-mock-scenario': 'gzip' },
+    expected: { provider: 'openai', status: 503, error_type: 'http_503', input_tokens: null },
+    raw: true,
+  },
+  {
     name: 'a gzip body the provider sent anyway: passed unchanged, null tokens',
     key: KEYS.beta,
     path: '/anthropic/v1/messages',
