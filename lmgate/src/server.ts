@@ -19,7 +19,15 @@ export interface RecordSink {
 export interface StatsMonitor {
   recordWritten(record: StatsRecord, deliveryLagSeconds: number | null): void;
   recordsRejected(count: number): void;
+  recordsDropped(count: number): void;
 }
+
+/**
+ * nginx counts the records it could not queue (its record zone was full) and reports them
+ * with its next batch, so that every drop reaches lmgate_stats_records_dropped_total.
+ */
+export const DROPPED_RECORDS_HEADER = 'x-lmgate-dropped-records';
+const MAX_REPORTED_DROPS = 1_000_000_000;
 
 export interface ServerOptions {
   allowList: KeyLookup;
@@ -88,6 +96,16 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         // A lone record is the whole body: nothing else to write.
         options.monitor?.recordsRejected(1);
         return reply.code(400).send({ error: { type: 'bad_request', message: rejectionReason() } });
+      }
+      const droppedHeader = request.headers[DROPPED_RECORDS_HEADER];
+      if (droppedHeader !== undefined) {
+        const dropped = typeof droppedHeader === 'string' && /^\d{1,10}$/.test(droppedHeader) ? Number(droppedHeader) : NaN;
+        if (!(dropped <= MAX_REPORTED_DROPS)) {
+          request.log.warn({ header: DROPPED_RECORDS_HEADER }, 'a report of dropped records that is not a count: ignored');
+        } else if (dropped > 0) {
+          options.monitor?.recordsDropped(dropped);
+          request.log.warn({ dropped }, 'stats records dropped in nginx: its record zone was full');
+        }
       }
       const payloads: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
       const now = new Date();

@@ -129,8 +129,8 @@ async function scrape(): Promise<Sample[]> {
   return parseExposition(await response.text());
 }
 
-function postStats(payload: unknown) {
-  return app.inject({ method: 'POST', url: '/stats', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+function postStats(payload: unknown, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: '/stats', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
 }
 
 async function statsLines(): Promise<Array<Record<string, unknown>>> {
@@ -268,6 +268,23 @@ describe('metrics of the stats lines', () => {
     expect(lag).toBeLessThan(10);
     expect(value(samples, 'lmgate_stats_delivery_lag_seconds_bucket', { le: '2' })).toBe(0);
     expect(value(samples, 'lmgate_stats_delivery_lag_seconds_bucket', { le: '5' })).toBe(1);
+  });
+});
+
+describe('records nginx dropped', () => {
+  beforeEach(() => setUp());
+
+  it('adds the drops nginx reports with a batch to lmgate_stats_records_dropped_total', async () => {
+    expect((await postStats([record()], { 'x-lmgate-dropped-records': '7' })).statusCode).toBe(202);
+    expect((await postStats([record()], { 'x-lmgate-dropped-records': '0' })).statusCode).toBe(202);
+    expect(value(await scrape(), 'lmgate_stats_records_dropped_total')).toBe(7);
+  });
+
+  it('ignores a report that is not a count, and still writes the batch', async () => {
+    for (const bad of ['-1', 'many', '1e3', '99999999999']) {
+      expect((await postStats([record()], { 'x-lmgate-dropped-records': bad })).json(), bad).toMatchObject({ accepted: 1 });
+    }
+    expect(value(await scrape(), 'lmgate_stats_records_dropped_total')).toBe(0);
   });
 });
 

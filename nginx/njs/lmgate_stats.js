@@ -120,7 +120,10 @@ function enqueue(r) {
         try {
             ngx.shared.lmgate_records.set(record.request_id, JSON.stringify(record));
         } catch (e) {
+            // Logged by the next delivery run, and reported to the service with its next
+            // batch (lmgate_stats_records_dropped_total).
             ngx.shared.lmgate_counters.incr('dropped', 1, 0);
+            ngx.shared.lmgate_counters.incr('dropped_unreported', 1, 0);
         }
     } catch (e) {
         ngx.log(ngx.ERR, 'lmgate stats: record not queued: ' + e.message);
@@ -167,10 +170,15 @@ async function deliver(s) {
             return;
         }
         var reply;
+        var headers = { 'Content-Type': 'application/json' };
+        var unreported = ngx.shared.lmgate_counters.get('dropped_unreported') || 0;
+        if (unreported > 0) {
+            headers['X-LMGate-Dropped-Records'] = String(unreported);
+        }
         try {
             reply = await ngx.fetch(STATS_URL, {
                 method: 'POST',
-                headers: { 'Content-Type': 'application/json' },
+                headers: headers,
                 body: '[' + batch.values.join(',') + ']'
             });
         } catch (e) {
@@ -180,6 +188,9 @@ async function deliver(s) {
         if (reply.status >= 500) {
             ngx.log(ngx.WARN, 'lmgate stats: service answered ' + reply.status + ', ' + batch.keys.length + ' record(s) kept for retry');
             return;
+        }
+        if (unreported > 0) {
+            ngx.shared.lmgate_counters.incr('dropped_unreported', -unreported, 0);
         }
         if (reply.status >= 400) {
             // The service rejected the batch as malformed: retrying cannot help.

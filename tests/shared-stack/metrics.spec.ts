@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test, expect } from '../fixtures';
-import { KEYS } from '../support/keys';
+import { INITIAL_KEYS, KEYS } from '../support/keys';
 import { scrape, sumOf } from '../support/metrics';
 import type { StatsLine } from '../support/stats-file';
 
@@ -16,6 +16,19 @@ function promtool(): string {
 }
 
 test.describe('metrics', () => {
+  test('the allow-list size, the delivery lag and the dropped records are exported (spec §9)', async ({ run, request, tagged, tag, stats }) => {
+    const before = await scrape(run.metricsURL);
+    expect(await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: { model: 'gpt-4o-mini', messages: [] } })).toBeOK();
+    await stats.waitForLines(tag);
+    const after = await scrape(run.metricsURL);
+    const present = (name: string) => after.some((sample) => sample.name === name);
+    expect(sumOf(after, 'lmgate_allowlist_keys'), 'the keys of the shared stack').toBe(INITIAL_KEYS.length);
+    // Every record delivered is observed once: the call just made moved the count.
+    expect(sumOf(after, 'lmgate_stats_delivery_lag_seconds_count')).toBeGreaterThan(sumOf(before, 'lmgate_stats_delivery_lag_seconds_count'));
+    expect(present('lmgate_stats_records_dropped_total'), 'the dropped-records counter').toBe(true);
+    expect(sumOf(after, 'lmgate_stats_records_dropped_total'), 'nothing dropped on the shared stack').toBe(0);
+  });
+
   test('the service\'s metrics port passes promtool check metrics; the gateway has no /metrics', async ({ run, request }) => {
     const text = await (await fetch(run.metricsURL)).text();
     expect(text).toContain('# TYPE lmgate_calls_total counter');
