@@ -13,6 +13,8 @@ export interface KeyLookup {
 
 export interface RecordSink {
   write(record: object): boolean;
+  /** Writes what write() buffered; resolves once it is in the file (or kept after a failed write). */
+  flush?(): Promise<void>;
 }
 
 /** Told about each stats record the moment it is accepted for writing or rejected. */
@@ -125,6 +127,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         accepted++;
       }
       if (rejected > 0) options.monitor?.recordsRejected(rejected);
+      // nginx deletes the records once answered: they are in the file first, so a crash of
+      // the service after its answer loses none (the flush interval is a backstop only).
+      if (accepted > 0) await options.stats.flush?.();
       return reply.code(202).send({ accepted, received: payloads.length, rejected });
     },
   );

@@ -509,6 +509,14 @@ describe('over a real socket', () => {
     ]);
   });
 
+  it('has the lines of a batch in the file when it answers, whatever the flush interval (a crash after the answer loses none)', async () => {
+    const response = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([statsPayload(), statsPayload()]) });
+    expect(response.status).toBe(202);
+    // Read straight from the file, without the flush statsLines() does: the interval here is an hour.
+    const text = await readFile(statsPath, 'utf8').catch(() => '');
+    expect(text.trimEnd().split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
   it('answers a body over the limit with 413 quickly, keeps serving and writes nothing', async () => {
     const started = Date.now();
     const response = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(8 * 1024 * 1024) });
