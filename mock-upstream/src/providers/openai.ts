@@ -131,9 +131,22 @@ const responses: Endpoint = {
   },
 };
 
-/** Deterministic, so that a test can compare vectors across calls. */
+const vectors = new Map<string, number[]>();
+const MAX_KEPT_VECTORS = 64;
+
+/**
+ * Deterministic, so that a test can compare vectors across calls. Kept once made: the large
+ * scenario's 320,000 values would hold the mock's event loop for every call.
+ */
 function vector(size: number, seed: number): number[] {
-  return Array.from({ length: size }, (_, i) => Number(Math.sin(seed * 7.13 + i * 1.37).toFixed(9)));
+  const key = `${size}:${seed}`;
+  let made = vectors.get(key);
+  if (made === undefined) {
+    if (vectors.size >= MAX_KEPT_VECTORS) vectors.clear();
+    made = Array.from({ length: size }, (_, i) => Number(Math.sin(seed * 7.13 + i * 1.37).toFixed(9)));
+    vectors.set(key, made);
+  }
+  return made;
 }
 
 /** `encoding_format: "base64"` (what the openai SDK asks for): little-endian float32s, base64. */
