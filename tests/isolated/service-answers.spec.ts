@@ -1,5 +1,5 @@
 import { test, expect, useOwnStack } from '../fixtures';
-import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { authCalls, call, expectFailClosedThrough, faultKey, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
 import { composeExec, freezeService, serviceLogs, thawService } from '../support/stack';
 
@@ -7,7 +7,7 @@ import { composeExec, freezeService, serviceLogs, thawService } from '../support
 // where the service's place is taken by a stand-in that fails on request
 // (docker-compose.faulty-service.yaml). nginx and its configuration are the production ones.
 
-useOwnStack({ label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY] });
+useOwnStack({ label: 'answers', overlays: [FAULTY_SERVICE_OVERLAY], env: { E2E_AUTH_TIMEOUT: `${AUTH_TIMEOUT_MS}ms` } });
 
 const failures = [
   ['500', 'answers 500'],

@@ -1,5 +1,5 @@
 import { test, useOwnStack } from '../fixtures';
-import { FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
 import { expectFailClosedThrough, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
 import { killService, startService, stopService } from '../support/stack';
 
@@ -9,7 +9,7 @@ import { killService, startService, stopService } from '../support/stack';
 // its `fault-allow-…` keys are allowed, so a refusal here is the outage's doing. nginx and
 // its configuration are the production ones.
 
-useOwnStack({ label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY] });
+useOwnStack({ label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY], env: { E2E_AUTH_TIMEOUT: `${AUTH_TIMEOUT_MS}ms` } });
 
 const outages: Outage[] = [
   { name: 'stopped', down: (run) => stopService(run, 'lmgate', 5), up: (run) => startService(run, 'lmgate') },
