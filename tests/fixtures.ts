@@ -5,7 +5,7 @@ import { MockAdmin } from './support/mock-admin';
 import { FAULTY_SERVICE_OVERLAY, prepareStack, removeStack, startStack, type StackOptions } from './support/lifecycle';
 import { composeIsStandalone, waitForRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets, secretsIn } from './support/secrets';
-import { serviceLogs } from './support/stack';
+import { readServiceLogs, serviceLogs } from './support/stack';
 import { StatsFile } from './support/stats-file';
 
 export interface TestFixtures {
@@ -79,7 +79,7 @@ class OwnStacks {
     const info = await this.current?.info.catch(() => null);
     if (!info) return;
     const services = info.composeFiles.includes(FAULTY_SERVICE_OVERLAY) ? (['nginx'] as const) : (['nginx', 'lmgate'] as const);
-    const logs = await serviceLogs(info, services, 100_000);
+    const logs = await readServiceLogs(info, services, 100_000);
     expect(secretsIn(logs), `secrets in the logs of ${services.join(' and ')} of ${info.project}`).toEqual([]);
     expect(secretsIn(new StatsFile(info.statsFile).text()), `secrets in the stats file of ${info.project}`).toEqual([]);
   }

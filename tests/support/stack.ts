@@ -110,18 +110,28 @@ export const composeExec: ComposeRunner = (info, args) =>
     });
   });
 
-/** The services' last `tail` log lines each, every line as `service | timestamp text`. */
+/**
+ * The services' last `tail` log lines each, every line as `service | timestamp text`. Fails
+ * when a service has no container in the project or its logs cannot be read: an audit
+ * that read nothing must not pass as clean.
+ */
+export async function readServiceLogs(info: RunInfo, services: readonly Service[] = SERVICES, tail = 200): Promise<string> {
+  const containers = await projectContainers(info.project);
+  const blocks = await Promise.all(
+    services.map(async (service) => {
+      const mine = containers.filter((c) => c.Labels['com.docker.compose.service'] === service);
+      if (mine.length === 0) throw new Error(`no container of service ${service} in project ${info.project}`);
+      const lines = (await Promise.all(mine.map((c) => containerLogLines(c.Id, tail)))).flat();
+      return lines.map((line) => `${service} | ${line}`).join('\n');
+    }),
+  );
+  return blocks.filter((block) => block !== '').join('\n');
+}
+
+/** readServiceLogs for report attachments and evidence polls: a failure is told in the text. */
 export async function serviceLogs(info: RunInfo, services: readonly Service[] = SERVICES, tail = 200): Promise<string> {
   try {
-    const containers = await projectContainers(info.project);
-    const blocks = await Promise.all(
-      services.map(async (service) => {
-        const mine = containers.filter((c) => c.Labels['com.docker.compose.service'] === service);
-        const lines = (await Promise.all(mine.map((c) => containerLogLines(c.Id, tail)))).flat();
-        return lines.map((line) => `${service} | ${line}`).join('\n');
-      }),
-    );
-    return blocks.filter((block) => block !== '').join('\n');
+    return await readServiceLogs(info, services, tail);
   } catch (error) {
     return `could not read logs: ${(error as Error).message}`;
   }
