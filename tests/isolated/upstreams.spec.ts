@@ -83,7 +83,10 @@ async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ befo
   const release = async () => void (placeholders.length > 0 && (await execFileAsync('docker', ['rm', '--force', ...placeholders])));
   try {
     for (let i = 0; i < 8; i++) {
-      const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
+      // Labelled as an orphan of this stack: should the test end before its release (a
+      // timeout), the stack's `down --remove-orphans` removes it, and so its network can go.
+      const labels = ['--label', `com.docker.compose.project=${run.project}`, '--label', 'com.docker.compose.service=address-placeholder'];
+      const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', ...labels, '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
       const id = stdout.trim();
       placeholders.push(id);
       if (networkAddress(await inspectContainer(id)) === before) break;
