@@ -4,7 +4,8 @@
 //          TAIL_CAP bytes (whole when it is no longer than both), passes every byte on
 //          untouched and at once. Usage is at the start and the end of every provider's
 //          reply (spec §5): what lies between is never needed, so what a call holds does
-//          not grow with its reply: at most HEAD_CAP + TAIL_CAP bytes.
+//          not grow with its reply: at most HEAD_CAP + TAIL_CAP bytes, plus the one chunk
+//          that pushed the tail on until the next arrives.
 // enqueue  (js_set, read by an access_log in the log phase): after the response is done,
 //          or the client left, puts one record in the shared dict. Returns "0" so the
 //          access_log line itself is never written.
@@ -81,7 +82,7 @@ function text(buffers) {
     return buffers.length === 0 ? '' : Buffer.concat(buffers).toString('utf8');
 }
 
-// The tail's first TAIL_CAP bytes at most (it may hold a little more until the next chunk).
+// The tail's last TAIL_CAP bytes (it may hold a little more until the next chunk).
 function tailText() {
     var joined = Buffer.concat(tail);
     var extra = joined.length - TAIL_CAP;
