@@ -85,12 +85,7 @@ function text(buffers) {
 // The tail's last TAIL_CAP bytes (it may hold a little more until the next chunk).
 function tailText() {
     var joined = Buffer.concat(tail);
-    var extra = joined.length - TAIL_CAP;
-    if (extra > 0) {
-        skipped += extra;
-        joined = joined.slice(extra);
-    }
-    return joined.toString('utf8');
+    return joined.slice(Math.max(0, joined.length - TAIL_CAP)).toString('utf8');
 }
 
 function enqueue(r) {
