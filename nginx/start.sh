@@ -11,7 +11,7 @@
 #   configuration (`server … resolve` needs 1.27.3). A watcher looks the names up every
 #   LMGATE_RESOLVE_INTERVAL_SECONDS (default 10) and, when their addresses changed and all
 #   still resolve, makes nginx reload: a graceful reload keeps running calls and streams
-#   on the old workers, and the queued stats records in shared memory.
+#   on the old workers, which write their calls' stats records as they end.
 set -euo pipefail
 
 conf=/etc/nginx/nginx.conf
@@ -44,22 +44,6 @@ auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "${LMGATE_AUTH_TIMEOUT:-3s}")
 provider_connect_timeout=$(duration LMGATE_PROVIDER_CONNECT_TIMEOUT "${LMGATE_PROVIDER_CONNECT_TIMEOUT:-10s}")
 printf 'proxy_send_timeout %s;\nproxy_read_timeout %s;\n' "$auth_timeout" "$auth_timeout" >/tmp/lmgate-auth-timeouts.conf
 printf 'proxy_connect_timeout %s;\n' "$provider_connect_timeout" >/tmp/lmgate-provider-timeouts.conf
-# How often queued stats records go to the service (the stats line's delay). A delivery
-# run still busy at the next tick is cut off with its fetches, so each fetch may take half
-# the interval and no new batch starts after 3/10 of it (1s: 500 ms and 300 ms).
-stats_delivery_interval=$(duration LMGATE_STATS_DELIVERY_INTERVAL "${LMGATE_STATS_DELIVERY_INTERVAL:-1s}")
-case $stats_delivery_interval in
-  *ms) interval_ms=${stats_delivery_interval%ms} ;;
-  *) interval_ms=$(( ${stats_delivery_interval%s} * 1000 )) ;;
-esac
-if [ "$interval_ms" -lt 200 ]; then
-  echo "lmgate: LMGATE_STATS_DELIVERY_INTERVAL must be 200ms or more, not '$stats_delivery_interval'" >&2
-  exit 1
-fi
-# shellcheck disable=SC2016 # $lmgate_delivery_budget_ms is nginx's variable, written as is
-printf 'js_periodic stats.deliver interval=%s;\njs_fetch_timeout %sms;\njs_var $lmgate_delivery_budget_ms %s;\n' \
-  "$stats_delivery_interval" $((interval_ms / 2)) $((interval_ms * 3 / 10)) >/tmp/lmgate-stats-delivery.conf
-
 # The provider names of the upstream blocks (the configuration does not change under us).
 mapfile -t provider_names < <(sed -nE 's/^[[:space:]]*server[[:space:]]+([A-Za-z0-9.-]+):443\b.*/\1/p' "$conf" | sort -u)
 

@@ -96,7 +96,6 @@ refused_start() {
 }
 check "LMGATE_AUTH_TIMEOUT=soon refused, by name" "1" "$(refused_start LMGATE_AUTH_TIMEOUT=soon)"
 check "LMGATE_PROVIDER_CONNECT_TIMEOUT=0s refused, by name" "1" "$(refused_start LMGATE_PROVIDER_CONNECT_TIMEOUT=0s)"
-check "LMGATE_STATS_DELIVERY_INTERVAL=100ms refused, by name" "1" "$(refused_start LMGATE_STATS_DELIVERY_INTERVAL=100ms)"
 check "LMGATE_AUTH_CACHE_TTL=2 refused, by name" "1" "$(refused_start LMGATE_AUTH_CACHE_TTL=2)"
 
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1

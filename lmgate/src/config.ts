@@ -9,6 +9,7 @@ export interface Config {
   auth: { allowlist_path: string; poll_interval_seconds: number };
   stats: {
     output_path: string;
+    spool_dir: string;
     flush_interval_seconds: number;
     max_buffered_records: number;
     rotate_bytes: number;
@@ -33,6 +34,7 @@ export function defaultConfig(): Config {
     auth: { allowlist_path: '/data/allowlist.csv', poll_interval_seconds: 30 },
     stats: {
       output_path: '/data/stats.jsonl',
+      spool_dir: '/spool',
       flush_interval_seconds: 10,
       max_buffered_records: 100_000,
       rotate_bytes: 100 * 1024 * 1024,
@@ -90,6 +92,7 @@ const SCHEMA: Record<string, Record<string, Validator>> = {
   auth: { allowlist_path: nonEmptyString, poll_interval_seconds: interval },
   stats: {
     output_path: nonEmptyString,
+    spool_dir: nonEmptyString,
     flush_interval_seconds: interval,
     max_buffered_records: integer(1, 10_000_000),
     rotate_bytes: integer(1, Number.MAX_SAFE_INTEGER),

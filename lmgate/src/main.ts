@@ -1,14 +1,25 @@
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { AllowList, AllowListError } from './allowlist.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildMetricsServer } from './metrics-server.js';
 import { Metrics } from './metrics.js';
-import { requestIdsInTail } from './recent-ids.js';
+import { CheckpointError } from './checkpoint.js';
+import { RecorderError, StatsRecorder } from './recorder.js';
 import { buildServer } from './server.js';
-import { StatsWriter } from './stats-writer.js';
 
-/** How much of the stats file's end is read at start for the ids written last (some 20,000 lines). */
-const WRITTEN_IDS_TAIL_BYTES = 8 * 1024 * 1024;
+/**
+ * Spool bytes read at once: far above the longest line nginx writes (64 KiB of body at
+ * each end, escaped for JSON at worst 6 bytes a byte, and the URI), so any line fits.
+ */
+const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+/** A spool file read to its end is deleted once nginx has not written it for this long. */
+const SPOOL_QUIET_MS = 120_000;
+
+/** Where the recording's checkpoint lives: beside the stats file, on the same volume. */
+export function checkpointPathFor(statsPath: string): string {
+  return join(dirname(statsPath), 'lmgate-checkpoint.json');
+}
 
 function configPathFromArgs(argv: string[]): string | undefined {
   const index = argv.indexOf('--config');
@@ -37,26 +48,21 @@ async function start(): Promise<void> {
 
   const metrics = new Metrics({ processMetrics: true });
   const allowList = await AllowList.load(config.auth.allowlist_path, logger, metrics);
-  const stats = new StatsWriter(
+  const stats = await StatsRecorder.open(
     {
-      path: config.stats.output_path,
-      flushIntervalSeconds: config.stats.flush_interval_seconds,
-      maxBufferedRecords: config.stats.max_buffered_records,
+      statsPath: config.stats.output_path,
+      checkpointPath: checkpointPathFor(config.stats.output_path),
+      spoolDir: config.stats.spool_dir,
+      intervalSeconds: config.stats.flush_interval_seconds,
+      maxChunkBytes: MAX_CHUNK_BYTES,
+      maxChunkLines: config.stats.max_buffered_records,
       rotateBytes: config.stats.rotate_bytes,
+      spoolQuietMs: SPOOL_QUIET_MS,
       monitor: metrics,
     },
     logger,
   );
-  // The ids of the last records written before this start: njs re-sends a record whose
-  // delivery it saw fail, also when the service had written it just before it stopped.
-  // Not readable (a directory in its place, no permission): the writer reports that on its
-  // own; this start just remembers nothing.
-  const writtenIds = await requestIdsInTail(config.stats.output_path, WRITTEN_IDS_TAIL_BYTES).catch((error: Error) => {
-    logger.warn({ path: config.stats.output_path, err: error.message }, 'stats file not read for the ids written last');
-    return [];
-  });
-  logger.info({ path: config.stats.output_path, request_ids: writtenIds.length }, 'request ids of the last written records remembered');
-  const app = buildServer({ allowList, stats, logger, bodyLimitBytes: config.server.body_limit_bytes, monitor: metrics, writtenIds });
+  const app = buildServer({ allowList, logger, bodyLimitBytes: config.server.body_limit_bytes });
   const metricsApp = buildMetricsServer({ metrics, logger });
 
   allowList.startPolling(config.auth.poll_interval_seconds);
@@ -69,7 +75,7 @@ async function start(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping: flushing stats');
+    logger.info({ signal }, 'stopping: writing what the spool holds');
     allowList.stopPolling();
     try {
       await Promise.all([app.close(), metricsApp.close()]);
@@ -84,7 +90,7 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof AllowListError;
+  const known = error instanceof ConfigError || error instanceof AllowListError || error instanceof CheckpointError || error instanceof RecorderError;
   // One line a person can act on; the stack adds nothing for "port in use" and the like.
   const message = known ? (error as Error).message : `unexpected start-up failure: ${(error as Error)?.message ?? String(error)}`;
   process.stderr.write(`lmgate: cannot start: ${message}\n`);

@@ -3,8 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 const LINT_FAILING_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 import type { AllowListMonitor } from './allowlist.js';
 import type { StatsRecord } from './records.js';
-import type { StatsMonitor } from './server.js';
-import type { StatsWriterMonitor } from './stats-writer.js';
+import type { RecorderMonitor } from './recorder.js';
 import type { TokenField } from './usage.js';
 
 /** How often the event-loop delay (nodejs_eventloop_lag_*) is sampled. */
@@ -29,7 +28,8 @@ const TOKEN_KINDS: Record<TokenField, string> = {
 
 // LLM calls range from an embedding in tens of milliseconds to a long reasoning stream of minutes.
 const DURATION_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
-// nginx delivers once a second; longer lags mean retries while the service was away.
+// The service reads the spool every flush interval (10 s by default); longer lags mean the
+// service was stopped or could not write.
 const DELIVERY_LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900];
 
 /** `2xx` for 200…299; a status of 0 (no response) is `0xx`. */
@@ -46,7 +46,7 @@ export interface MetricsOptions {
  * The service's Prometheus metrics (spec §9), in a registry of their own. Call counters
  * move when a stats line is accepted for writing, by exactly that line's values.
  */
-export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonitor {
+export class Metrics implements RecorderMonitor, AllowListMonitor {
   readonly registry = new Registry();
   private readonly calls: Counter<(typeof CALL_LABELS)[number]>;
   private readonly tokens: Counter<(typeof CALL_LABELS)[number] | 'kind'>;
@@ -73,13 +73,13 @@ export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonit
       buckets: DURATION_BUCKETS_SECONDS,
       registers,
     });
-    this.dropped = new Counter({ name: 'lmgate_stats_records_dropped_total', help: 'Stats records dropped because the write buffer was full.', registers });
-    this.rejected = new Counter({ name: 'lmgate_stats_records_rejected_total', help: 'Stats records POST /stats rejected as invalid.', registers });
+    this.dropped = new Counter({ name: 'lmgate_stats_records_dropped_total', help: 'Stats records that never became a line: record numbers missing from the spool (a write nginx could not complete, or a line rejected).', registers });
+    this.rejected = new Counter({ name: 'lmgate_stats_records_rejected_total', help: 'Spool lines rejected as invalid (not JSON, or not a record).', registers });
     this.allowListReloads = new Counter({ name: 'lmgate_allowlist_reloads_total', help: 'Reloads of a changed allow-list file, by result.', labelNames: ['result'], registers });
     this.allowListKeys = new Gauge({ name: 'lmgate_allowlist_keys', help: 'Keys on the allow-list in use.', registers });
     this.deliveryLag = new Histogram({
       name: 'lmgate_stats_delivery_lag_seconds',
-      help: 'Time from the end of a call to the arrival of its stats record at the service.',
+      help: 'Time from the end of a call to the writing of its stats line.',
       buckets: DELIVERY_LAG_BUCKETS_SECONDS,
       registers,
     });
@@ -106,7 +106,7 @@ export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonit
     return this.registry.metrics();
   }
 
-  recordWritten(record: StatsRecord, deliveryLagSeconds: number | null): void {
+  recordWritten(record: StatsRecord, lagSeconds: number): void {
     const labels = { provider: record.provider, model: modelLabel(record.model), status_class: statusClass(record.status), lmgate_id: record.lmgate_id };
     this.calls.inc(labels);
     for (const [field, kind] of Object.entries(TOKEN_KINDS) as Array<[TokenField, string]>) {
@@ -114,7 +114,7 @@ export class Metrics implements StatsMonitor, StatsWriterMonitor, AllowListMonit
       if (count !== null) this.tokens.inc({ ...labels, kind }, count);
     }
     if (record.duration_ms !== null) this.duration.observe(labels, record.duration_ms / 1000);
-    if (deliveryLagSeconds !== null) this.deliveryLag.observe(deliveryLagSeconds);
+    this.deliveryLag.observe(lagSeconds);
   }
 
   recordsRejected(count: number): void {

@@ -1,37 +1,38 @@
 import { MAX_ID_LENGTH } from './allowlist.js';
-import { callKeyOf, maskKey, queryKeysOf } from './keys.js';
 import { providerFromHost, type Provider } from './providers.js';
 import { extractErrorType, extractUsage, extractUsageFromEnds } from './usage.js';
 
-/** What nginx (njs) reports about one proxied response; see statsPayloadSchema. */
-export interface StatsPayload {
+/**
+ * One line of nginx's stats spool (nginx.conf, log_format lmgate_record): what nginx and
+ * njs saw of one proxied call. It holds no secret: the URI comes masked, the key as its
+ * masked end only.
+ */
+export interface SpoolRecord {
+  v: 1;
+  /** The writing nginx worker (`host/pid`); with seq, finds records that never reached the spool. */
+  producer: string;
+  /** The worker's record number: 1, 2, … in the order it wrote them; 0 when njs had none. */
+  seq: number;
+  /** nginx's $request_id, as in its access log. */
+  request_id: string;
+  /** When nginx logged the call (its end), epoch seconds with milliseconds ($msec). */
+  end_ms: number;
+  /** From the request's first bytes to the last byte sent, seconds with milliseconds. */
+  request_time: number;
+  /** From the request's arrival to the first byte of the provider's body; null without a body. */
+  first_byte_ms: number | null;
   request_uri: string;
   status: number;
   lmgate_id: string;
   upstream_host: string;
-  /**
-   * Raw credential headers as the client sent them (one value each); with the `key`
-   * parameters of request_uri, the service reads the call's key from them and masks it.
-   */
-  authorization?: string | null;
-  x_api_key?: string | null;
-  x_goog_api_key?: string | null;
-  /** Alternative to the raw headers, for a sender that masks the key itself. */
-  masked_key?: string | null;
-  /** The response body; when body_truncated, only its first bytes (njs keeps 64 KiB). */
-  body?: string | null;
-  /** With body_truncated: the body's last bytes (njs keeps 64 KiB); what lay between was not kept. */
-  body_tail?: string | null;
-  /** True when the body was longer than what was kept of it. */
-  body_truncated?: boolean;
-  /** When the request started: ISO-8601 text or epoch milliseconds. */
-  timestamp?: string | number | null;
-  /** Delivery id (nginx's $request_id): a record sent twice is written once. */
-  request_id?: string | null;
-  /** From the request's arrival at nginx to the last byte sent to the client. */
-  duration_ms?: number | null;
-  /** From the request's arrival to the first byte of the provider's body; null without a body. */
-  first_byte_ms?: number | null;
+  /** The key's masked end (njs, by the rule of keys.ts maskKey); "" when none. */
+  masked_key: string;
+  /** True when the body was longer than what was kept of it (njs keeps 64 KiB at each end). */
+  body_truncated: boolean;
+  /** The response body; when body_truncated, only its first bytes. */
+  body: string;
+  /** With body_truncated: the body's last bytes; "" otherwise. */
+  body_tail: string;
 }
 
 export interface StatsRecord {
@@ -53,51 +54,46 @@ export interface StatsRecord {
   first_byte_ms: number | null;
 }
 
-export const statsPayloadSchema = {
+export const spoolRecordSchema = {
   type: 'object',
-  required: ['request_uri', 'status', 'lmgate_id', 'upstream_host'],
+  required: ['v', 'producer', 'seq', 'request_id', 'end_ms', 'request_time', 'first_byte_ms', 'request_uri', 'status', 'lmgate_id', 'upstream_host', 'masked_key', 'body_truncated', 'body', 'body_tail'],
   properties: {
+    v: { const: 1 },
+    producer: { type: 'string', minLength: 1, maxLength: 512 },
+    seq: { type: 'integer', minimum: 0 },
+    request_id: { type: 'string', maxLength: 128 },
+    end_ms: { type: 'number', minimum: 0 },
+    request_time: { type: 'number', minimum: 0 },
+    first_byte_ms: { type: ['number', 'null'], minimum: 0 },
     request_uri: { type: 'string', maxLength: 65536 },
     status: { type: 'integer', minimum: 0, maximum: 999 },
     lmgate_id: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
     upstream_host: { type: 'string', maxLength: 1024 },
-    authorization: { type: ['string', 'null'], maxLength: 65536 },
-    x_api_key: { type: ['string', 'null'], maxLength: 65536 },
-    x_goog_api_key: { type: ['string', 'null'], maxLength: 65536 },
-    masked_key: { type: ['string', 'null'], maxLength: 64 },
-    body: { type: ['string', 'null'] },
-    body_tail: { type: ['string', 'null'] },
+    masked_key: { type: 'string', maxLength: 64 },
     body_truncated: { type: 'boolean' },
-    timestamp: { type: ['string', 'number', 'null'] },
-    request_id: { type: ['string', 'null'], maxLength: 128 },
-    duration_ms: { type: ['number', 'null'], minimum: 0 },
-    first_byte_ms: { type: ['number', 'null'], minimum: 0 },
+    body: { type: 'string' },
+    body_tail: { type: 'string' },
   },
 } as const;
 
-/** When the request arrived, in epoch milliseconds; null when the sender gave no valid time. */
-function requestStartMs(timestamp: StatsPayload['timestamp']): number | null {
-  if (timestamp === null || timestamp === undefined || timestamp === '') return null;
-  const ms = new Date(timestamp).getTime();
-  return Number.isNaN(ms) ? null : ms;
+/** When the call ended (nginx logged it), in epoch milliseconds. */
+function endMs(record: SpoolRecord): number {
+  // $msec is seconds with three decimals: rounding undoes the binary fraction.
+  return Math.round(record.end_ms * 1000);
 }
 
-function requestTime(timestamp: StatsPayload['timestamp'], now: Date): string {
-  return new Date(requestStartMs(timestamp) ?? now.getTime()).toISOString();
+function durationMs(record: SpoolRecord): number {
+  return Math.round(record.request_time * 1000);
 }
 
 /**
- * How long after the response ended the service received its record, in seconds (never
- * negative: clocks of nginx and the service may disagree by a little); null unless the
- * record says when the request started and how long it took.
+ * How long after the call ended the service wrote its line, in seconds (never negative:
+ * clocks of nginx and the service may disagree by a little).
  */
-export function deliveryLagSeconds(payload: StatsPayload, receivedAt: Date): number | null {
-  const startMs = requestStartMs(payload.timestamp);
-  if (startMs === null || typeof payload.duration_ms !== 'number') return null;
-  return Math.max(0, receivedAt.getTime() - (startMs + payload.duration_ms)) / 1000;
+export function recordingLagSeconds(record: SpoolRecord, writtenAt: Date): number {
+  return Math.max(0, writtenAt.getTime() - endMs(record)) / 1000;
 }
 
-/** Vertex AI also takes the key as `?key=…`: the recorded endpoint never holds it. */
 /**
  * A `key` parameter: after `?` or `&` (also percent-encoded, as `%3F`/`%26`), the name in
  * any case and any of its letters percent-encoded (`k%65y`). nginx's access log
@@ -109,44 +105,32 @@ export function endpointWithoutKey(requestUri: string): string {
   return requestUri.replace(QUERY_KEY, '$1***');
 }
 
-function maskedKeyOf(payload: StatsPayload): string | null {
-  const one = (value: string | null | undefined) => (value === null || value === undefined ? [] : [value]);
-  const key = callKeyOf({
-    authorization: one(payload.authorization),
-    xApiKey: one(payload.x_api_key),
-    xGoogApiKey: one(payload.x_goog_api_key),
-    queryKey: queryKeysOf(payload.request_uri),
-  });
-  if (key !== null) return maskKey(key);
-  // A sender-masked key is trusted only as far as its length: never store more than 6 characters.
-  return payload.masked_key ? payload.masked_key.slice(-6) : null;
-}
-
 /** The stats line for one proxied response (spec §5). */
-export function buildStatsRecord(payload: StatsPayload, now: Date = new Date()): StatsRecord {
-  const provider = providerFromHost(payload.upstream_host);
-  const body = payload.body ?? '';
-  const truncated = payload.body_truncated === true;
+export function buildStatsRecord(record: SpoolRecord): StatsRecord {
+  const provider = providerFromHost(record.upstream_host);
+  const truncated = record.body_truncated;
   // A long reply comes as its two ends; usage is found there (spec §5).
-  const { model, ...counts } = truncated ? extractUsageFromEnds(provider, body, payload.body_tail ?? '') : extractUsage(provider, body);
+  const { model, ...counts } = truncated ? extractUsageFromEnds(provider, record.body, record.body_tail) : extractUsage(provider, record.body);
   let errorType: string | null = null;
-  if (payload.status >= 400) errorType = (truncated ? null : extractErrorType(body)) ?? `http_${payload.status}`;
+  if (record.status >= 400) errorType = (truncated ? null : extractErrorType(record.body)) ?? `http_${record.status}`;
+  const duration = durationMs(record);
   return {
-    timestamp: requestTime(payload.timestamp, now),
-    lmgate_id: payload.lmgate_id,
+    timestamp: new Date(endMs(record) - duration).toISOString(),
+    lmgate_id: record.lmgate_id,
     provider,
-    endpoint: endpointWithoutKey(payload.request_uri),
+    endpoint: endpointWithoutKey(record.request_uri),
     model,
-    status: payload.status,
+    status: record.status,
     input_tokens: counts.input_tokens,
     output_tokens: counts.output_tokens,
     cached_input_tokens: counts.cached_input_tokens,
     cache_write_input_tokens: counts.cache_write_input_tokens,
     reasoning_tokens: counts.reasoning_tokens,
-    masked_key: maskedKeyOf(payload),
+    // Never more than 6 characters, whatever the spool line says.
+    masked_key: record.masked_key === '' ? null : record.masked_key.slice(-6),
     error_type: errorType,
-    request_id: payload.request_id || null,
-    duration_ms: payload.duration_ms ?? null,
-    first_byte_ms: payload.first_byte_ms ?? null,
+    request_id: record.request_id || null,
+    duration_ms: duration,
+    first_byte_ms: record.first_byte_ms,
   };
 }

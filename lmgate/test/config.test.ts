@@ -44,7 +44,7 @@ describe('loadConfig: sources', () => {
     expect(config).toEqual({
       server: { host: '0.0.0.0', port: 8081, body_limit_bytes: 32 * 1024 * 1024 },
       auth: { allowlist_path: '/data/allowlist.csv', poll_interval_seconds: 30 },
-      stats: { output_path: '/data/stats.jsonl', flush_interval_seconds: 10, max_buffered_records: 100_000, rotate_bytes: 100 * 1024 * 1024 },
+      stats: { output_path: '/data/stats.jsonl', spool_dir: '/spool', flush_interval_seconds: 10, max_buffered_records: 100_000, rotate_bytes: 100 * 1024 * 1024 },
       logging: { level: 'info' },
       metrics: { host: '0.0.0.0', port: 9464 },
     });
@@ -94,6 +94,7 @@ describe('loadConfig: sources', () => {
         LMGATE_SERVER__HOST: '127.0.0.1',
         LMGATE_STATS__FLUSH_INTERVAL_SECONDS: '0.5',
         LMGATE_STATS__OUTPUT_PATH: '/tmp/s.jsonl',
+        LMGATE_STATS__SPOOL_DIR: '/var/spool/lmgate',
         LMGATE_LOGGING__LEVEL: 'debug',
         LMGATE_AUTH__POLL_INTERVAL_SECONDS: '5',
       },
@@ -101,6 +102,7 @@ describe('loadConfig: sources', () => {
     expect(config.server.host).toBe('127.0.0.1');
     expect(config.stats.flush_interval_seconds).toBe(0.5);
     expect(config.stats.output_path).toBe('/tmp/s.jsonl');
+    expect(config.stats.spool_dir).toBe('/var/spool/lmgate');
     expect(config.logging.level).toBe('debug');
     expect(config.auth.poll_interval_seconds).toBe(5);
   });
@@ -198,6 +200,13 @@ describe('loadConfig: validation', () => {
 
   it('rejects an empty path', () => {
     expectConfigError({ env: { LMGATE_AUTH__ALLOWLIST_PATH: '  ' } }, 'auth.allowlist_path');
+    expectConfigError({ env: { LMGATE_STATS__SPOOL_DIR: '' } }, 'stats.spool_dir', 'LMGATE_STATS__SPOOL_DIR');
+  });
+
+  it('reads stats.spool_dir from the file, and rejects one that is not a path', async () => {
+    expect(load({ path: await yamlFile('stats:\n  spool_dir: /var/spool/lmgate\n') }).config.stats).toEqual({ ...defaultConfig().stats, spool_dir: '/var/spool/lmgate' });
+    const path = await yamlFile('stats:\n  spool_dir: [/spool-a, /spool-b]\n', 'list.yaml');
+    expectConfigError({ path }, 'stats.spool_dir', path);
   });
 
   it('accepts the log level names DEBUG, INFO, WARNING, ERROR, CRITICAL in any case', () => {

@@ -1,9 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../src/checkpoint.js';
+import type { SpoolRecord } from '../src/records.js';
 import { anthropicMessageSse, openAiChatJson } from './fixtures/provider-bodies.js';
 import { ALLOWLIST_HEADER, makeTempDir, removeDir, waitFor } from './helpers.js';
 
@@ -70,16 +72,21 @@ interface Setup {
   configPath: string;
   allowPath: string;
   statsPath: string;
+  spoolDir: string;
+  /** Where the service keeps its position in the spool: beside the stats file (main.ts). */
+  checkpointPath: string;
 }
 
-async function writeSetup(options: { allowlist?: string; logging?: string; extraYaml?: string } = {}): Promise<Setup> {
+async function writeSetup(options: { allowlist?: string; logging?: string; extraYaml?: string; flushSeconds?: number } = {}): Promise<Setup> {
   const dir = await newDir();
   const port = await freePort();
   let metricsPort = await freePort();
   while (metricsPort === port) metricsPort = await freePort();
   const allowPath = join(dir, 'allowlist.csv');
   const statsPath = join(dir, 'out', 'stats.jsonl');
+  const spoolDir = join(dir, 'spool');
   const configPath = join(dir, 'lmgate.yaml');
+  await mkdir(spoolDir);
   await writeFile(allowPath, options.allowlist ?? `${ALLOWLIST_HEADER}\n1,${KEY},team-alpha,2025-01-15\n2,${KEY_ANTHROPIC},team-beta,2025-02-01\n`);
   await writeFile(
     configPath,
@@ -92,7 +99,8 @@ async function writeSetup(options: { allowlist?: string; logging?: string; extra
       '  poll_interval_seconds: 30',
       'stats:',
       `  output_path: ${statsPath}`,
-      '  flush_interval_seconds: 60',
+      `  spool_dir: ${spoolDir}`,
+      `  flush_interval_seconds: ${options.flushSeconds ?? 60}`,
       'logging:',
       `  level: ${options.logging ?? 'DEBUG'}`,
       'metrics:',
@@ -101,7 +109,7 @@ async function writeSetup(options: { allowlist?: string; logging?: string; extra
       options.extraYaml ?? '',
     ].join('\n'),
   );
-  return { dir, port, metricsPort, configPath, allowPath, statsPath };
+  return { dir, port, metricsPort, configPath, allowPath, statsPath, spoolDir, checkpointPath: join(dirname(statsPath), 'lmgate-checkpoint.json') };
 }
 
 async function waitHealthy(service: Service, port: number): Promise<void> {
@@ -122,27 +130,37 @@ async function waitHealthy(service: Service, port: number): Promise<void> {
   );
 }
 
-function record(n: number): Record<string, unknown> {
+const SPOOL_MINUTE_1 = 'records-2026-01-15T10-29.jsonl';
+const SPOOL_MINUTE_2 = 'records-2026-01-15T10-30.jsonl';
+
+/** Spool record n of one nginx worker, as nginx writes it: the key only as its masked end. */
+function spoolRecord(n: number): SpoolRecord {
   return {
+    v: 1,
+    producer: 'nginx-host/41',
+    seq: n + 1,
+    request_id: `req-${n}`,
+    end_ms: Number(((Date.now() - 100 - n) / 1000).toFixed(3)),
+    request_time: (100 + n) / 1000,
+    first_byte_ms: n % 5 === 0 ? null : 40,
     request_uri: `/openai/v1/chat/completions?n=${n}`,
     status: 200,
     lmgate_id: '1',
     upstream_host: 'api.openai.com',
-    authorization: `Bearer ${KEY}`,
-    x_api_key: n % 2 === 0 ? KEY_ANTHROPIC : null,
-    body: n % 3 === 0 ? anthropicMessageSse : openAiChatJson,
+    masked_key: KEY.slice(-6),
     body_truncated: false,
-    timestamp: Date.now() - 100 - n,
-    duration_ms: 100 + n,
-    first_byte_ms: n % 5 === 0 ? null : 40,
-    request_id: `req-${n}`,
+    body: n % 3 === 0 ? anthropicMessageSse : openAiChatJson,
+    body_tail: '',
   };
 }
 
-async function postRecords(port: number, body: unknown): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${port}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  await response.arrayBuffer();
-  return response.status;
+/** Appends lines to a spool file as nginx does: a record as its JSON, a string as it is. */
+async function writeSpool(spoolDir: string, name: string, lines: Array<SpoolRecord | string>): Promise<void> {
+  await writeFile(join(spoolDir, name), lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line)) + '\n').join(''), { flag: 'a' });
+}
+
+function spoolRecords(from: number, count: number): SpoolRecord[] {
+  return Array.from({ length: count }, (_, i) => spoolRecord(from + i));
 }
 
 interface Scrape {
@@ -164,19 +182,17 @@ function metricSum(text: string, name: string, label = ''): number {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function statsLines(path: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path, 'utf8');
+  const text = await readFile(path, 'utf8').catch(() => '');
+  if (text === '') return [];
   return text
     .trimEnd()
     .split('\n')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function waitForStatsLines(path: string, count: number): Promise<void> {
+  await waitFor(async () => (await statsLines(path)).length >= count, 10_000, `${count} stats lines`);
 }
 
 beforeAll(() => {
@@ -192,14 +208,13 @@ describe('graceful stop on SIGTERM', () => {
   let setup: Setup;
   let service: Service;
   let authStatuses: number[];
-  let postStatuses: number[];
-  let writtenBeforeSignal: boolean;
   let metrics: Scrape;
+  let linesAtScrape: Array<Record<string, unknown>>;
   let metricsOnMainPort: number;
   let exit: { code: number | null; signal: NodeJS.Signals | null };
 
   beforeAll(async () => {
-    setup = await writeSetup();
+    setup = await writeSetup({ flushSeconds: 0.1 });
     service = runService(setup.dir, ['--config', setup.configPath]);
     await waitHealthy(service, setup.port);
     authStatuses = [];
@@ -208,15 +223,16 @@ describe('graceful stop on SIGTERM', () => {
       const response = await fetch(`http://127.0.0.1:${setup.port}/auth`, { headers });
       authStatuses.push(response.status);
     }
-    // 50 records: 20 one by one, concurrently, and 30 in three batches.
-    const singles = Array.from({ length: 20 }, (_, n) => postRecords(setup.port, record(n)));
-    const batches = [20, 30, 40].map((start) => postRecords(setup.port, Array.from({ length: 10 }, (_, i) => record(start + i))));
-    postStatuses = await Promise.all([...singles, ...batches]);
-    writtenBeforeSignal = await fileExists(setup.statsPath);
-    // Re-sent records are written once and counted once.
-    await postRecords(setup.port, [record(3), record(7)]);
+    // 50 records in two minutes' files, and one line that is no record (with a key in it:
+    // a rejected line is logged without its contents).
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_1, spoolRecords(0, 20));
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_2, [...spoolRecords(20, 10), `{"authorization":"Bearer ${KEY}"`, ...spoolRecords(30, 20)]);
+    await waitForStatsLines(setup.statsPath, 50);
     metrics = await scrapeMetrics(setup.metricsPort);
+    linesAtScrape = await statsLines(setup.statsPath);
     metricsOnMainPort = (await fetch(`http://127.0.0.1:${setup.port}/metrics`)).status;
+    // Lines nginx writes just before the stop: the stop writes them.
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_2, spoolRecords(50, 5));
     service.child.kill('SIGTERM');
     exit = await withTimeout(service.exited, 10_000, 'exit after SIGTERM');
   }, 30_000);
@@ -225,22 +241,17 @@ describe('graceful stop on SIGTERM', () => {
     expect(authStatuses).toEqual([200, 200, 403]);
   });
 
-  it('accepts every POST /stats with 202', () => {
-    expect(postStatuses).toEqual(Array.from({ length: 23 }, () => 202));
-  });
-
-  it('has written the answered records before the signal: each batch is in the file before its answer', () => {
-    expect(writtenBeforeSignal).toBe(true);
+  it('writes the spool\'s lines while it runs, every flush interval', () => {
+    expect(linesAtScrape).toHaveLength(50);
   });
 
   it('exits with code 0', () => {
     expect(exit).toEqual({ code: 0, signal: null });
   });
 
-  it('has written all 50 records before exiting', async () => {
+  it('has written every spool record exactly once before exiting, in spool order', async () => {
     const lines = await statsLines(setup.statsPath);
-    expect(lines).toHaveLength(50);
-    expect(new Set(lines.map((line) => line['endpoint']))).toEqual(new Set(Array.from({ length: 50 }, (_, n) => `/openai/v1/chat/completions?n=${n}`)));
+    expect(lines.map((line) => line['endpoint'])).toEqual(Array.from({ length: 55 }, (_, n) => `/openai/v1/chat/completions?n=${n}`));
   });
 
   it('writes complete records with masked keys', async () => {
@@ -263,10 +274,19 @@ describe('graceful stop on SIGTERM', () => {
     });
   });
 
+  it('keeps its checkpoint beside the stats file, at the stats file\'s end and the spool\'s', async () => {
+    const checkpoint = await readCheckpoint(setup.checkpointPath);
+    expect(checkpoint?.after.stats_bytes).toBe((await stat(setup.statsPath)).size);
+    expect(checkpoint?.after.offsets).toEqual({
+      [SPOOL_MINUTE_1]: (await stat(join(setup.spoolDir, SPOOL_MINUTE_1))).size,
+      [SPOOL_MINUTE_2]: (await stat(join(setup.spoolDir, SPOOL_MINUTE_2))).size,
+    });
+    expect(checkpoint?.after.producers).toEqual({ 'nginx-host/41': 55 });
+  });
+
   it('answers /metrics on the metrics port with counters that add up to the stats lines', async () => {
     expect([metrics.status, metrics.contentType]).toEqual([200, 'text/plain; version=0.0.4; charset=utf-8']);
-    const lines = await statsLines(setup.statsPath);
-    const total = (field: string) => lines.reduce((sum, line) => sum + ((line[field] as number | null) ?? 0), 0);
+    const total = (field: string) => linesAtScrape.reduce((sum, line) => sum + ((line[field] as number | null) ?? 0), 0);
     expect(metricSum(metrics.text, 'lmgate_calls_total')).toBe(50);
     expect(metricSum(metrics.text, 'lmgate_tokens_total', 'kind="input"')).toBe(total('input_tokens'));
     expect(metricSum(metrics.text, 'lmgate_tokens_total', 'kind="output"')).toBe(total('output_tokens'));
@@ -274,6 +294,7 @@ describe('graceful stop on SIGTERM', () => {
     expect(metricSum(metrics.text, 'lmgate_request_duration_seconds_count')).toBe(50);
     expect(metricSum(metrics.text, 'lmgate_request_duration_seconds_sum')).toBeCloseTo(total('duration_ms') / 1000, 6);
     expect(metricSum(metrics.text, 'lmgate_stats_delivery_lag_seconds_count')).toBe(50);
+    expect(metricSum(metrics.text, 'lmgate_stats_records_rejected_total')).toBe(1);
     expect(metricSum(metrics.text, 'lmgate_allowlist_keys')).toBe(2);
     expect(metrics.text).toContain('process_cpu_user_seconds_total');
   });
@@ -289,16 +310,18 @@ describe('graceful stop on SIGTERM', () => {
       expect(service.stderr()).not.toContain(secret);
       expect(stats).not.toContain(secret);
     }
+    expect(service.stdout()).toContain('spool line rejected');
     expect(service.stdout()).toContain('stopping');
   });
 });
 
 describe('graceful stop on SIGINT', () => {
-  it('flushes the buffered records and exits 0', async () => {
+  it('writes what the spool holds and exits 0', async () => {
     const setup = await writeSetup({ logging: 'ERROR' });
     const service = runService(setup.dir, ['--config', setup.configPath]);
     await waitHealthy(service, setup.port);
-    expect(await postRecords(setup.port, Array.from({ length: 5 }, (_, n) => record(n)))).toBe(202);
+    // The interval is a minute: only the stop writes these.
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_1, spoolRecords(0, 5));
     service.child.kill('SIGINT');
     expect(await withTimeout(service.exited, 10_000, 'exit after SIGINT')).toEqual({ code: 0, signal: null });
     expect(await statsLines(setup.statsPath)).toHaveLength(5);
@@ -306,16 +329,18 @@ describe('graceful stop on SIGINT', () => {
 });
 
 describe('a restart', () => {
-  it('writes no second line for a record the previous process wrote (njs re-sends what it saw time out)', async () => {
+  it('writes the spool lines that came while it was stopped, at start, and none the previous process wrote', async () => {
     const setup = await writeSetup({ logging: 'ERROR' });
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_1, spoolRecords(1, 2));
     const first = runService(setup.dir, ['--config', setup.configPath]);
     await waitHealthy(first, setup.port);
-    expect(await postRecords(setup.port, [record(1), record(2)])).toBe(202);
     first.child.kill('SIGTERM');
     expect((await withTimeout(first.exited, 10_000, 'exit')).code).toBe(0);
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_1, spoolRecords(3, 1));
     const second = runService(setup.dir, ['--config', setup.configPath]);
     await waitHealthy(second, setup.port);
-    expect(await postRecords(setup.port, [record(2), record(3)])).toBe(202);
+    // The interval is a minute: the line is written by the start itself.
+    await waitForStatsLines(setup.statsPath, 3);
     second.child.kill('SIGTERM');
     expect((await withTimeout(second.exited, 10_000, 'exit')).code).toBe(0);
     expect((await statsLines(setup.statsPath)).map((line) => line['request_id'])).toEqual(['req-1', 'req-2', 'req-3']);
@@ -329,6 +354,19 @@ describe('configuration of the process', () => {
     await waitHealthy(service, setup.port);
     service.child.kill('SIGTERM');
     expect((await withTimeout(service.exited, 10_000, 'exit')).code).toBe(0);
+  }, 20_000);
+
+  it('reads the spool named by LMGATE_STATS__SPOOL_DIR over the file\'s', async () => {
+    const setup = await writeSetup({ logging: 'ERROR' });
+    const spoolDir = join(setup.dir, 'other-spool');
+    await mkdir(spoolDir);
+    await writeSpool(spoolDir, SPOOL_MINUTE_1, spoolRecords(7, 1));
+    await writeSpool(setup.spoolDir, SPOOL_MINUTE_1, spoolRecords(8, 1));
+    const service = runService(setup.dir, ['--config', setup.configPath], { LMGATE_STATS__SPOOL_DIR: spoolDir });
+    await waitHealthy(service, setup.port);
+    service.child.kill('SIGTERM');
+    expect((await withTimeout(service.exited, 10_000, 'exit')).code).toBe(0);
+    expect((await statsLines(setup.statsPath)).map((line) => line['request_id'])).toEqual(['req-7']);
   }, 20_000);
 
   it('lets LMGATE_ variables override the file (the port)', async () => {
@@ -353,8 +391,10 @@ describe('configuration of the process', () => {
   }, 20_000);
 });
 
-// Each of these starts its own short-lived process: run them side by side.
-describe.concurrent('start-up failures', () => {
+// Each of these starts its own short-lived process: run them side by side. A dozen node
+// starts at once on a busy machine can take longer than the default 5 s; failure() itself
+// gives up after 10 s.
+describe.concurrent('start-up failures', { timeout: 20_000 }, () => {
   async function failure(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stderr: string }> {
     const service = runService(cwd ?? (await newDir()), args, env);
     const { code } = await withTimeout(service.exited, 10_000, 'exit on a start-up error');
@@ -383,6 +423,16 @@ describe.concurrent('start-up failures', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(setup.allowPath);
     expect(result.stderr).not.toContain(KEY);
+  });
+
+  it('exits 1 with one line naming the checkpoint when it is not one the service wrote', async () => {
+    const setup = await writeSetup();
+    await mkdir(dirname(setup.checkpointPath), { recursive: true });
+    await writeFile(setup.checkpointPath, '{"version":1,"before":');
+    const result = await failure(['--config', setup.configPath], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lmgate: cannot start: the stats checkpoint [^\n]* is not one this service wrote[^\n]*\n$/);
+    expect(result.stderr).toContain(setup.checkpointPath);
   });
 
   it('exits 1 naming server.port for LMGATE_SERVER__PORT=abc', async () => {

@@ -1,15 +1,12 @@
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AllowList, MAX_ID_LENGTH } from '../src/allowlist.js';
-import { Ajv } from 'ajv';
-import { AJV_OPTIONS, buildServer, FORBIDDEN_BODY, statsBodySchema, type RecordSink, type ServerOptions } from '../src/server.js';
-import { statsPayloadSchema } from '../src/records.js';
-import { StatsWriter } from '../src/stats-writer.js';
-import { anthropicMessageSse, gzipGarbage, openAiChatJson, openAiChatSseWithUsage } from './fixtures/provider-bodies.js';
+import { AllowList } from '../src/allowlist.js';
+import { buildServer, FORBIDDEN_BODY, type ServerOptions } from '../src/server.js';
+import { openAiChatJson } from './fixtures/provider-bodies.js';
 import { credentialSpellings } from './fixtures/key-header-spellings.js';
 import { ALLOWLIST_HEADER, capturingLogger, FakeLogger, makeTempDir, removeDir, silentLogger } from './helpers.js';
 
@@ -18,17 +15,6 @@ const KEY_B = 'sk-ant-api03-Mn8bV6cX4zL2kJ0hG9fD7sA5pO3iU1yT-Qq9Ww';
 const KEY_C = 'sk-proj-GONEgoneGONEgoneGONEgoneGONEgone000001';
 const EXPECTED_403 = '{"error":{"type":"forbidden","message":"API key not authorized"}}';
 
-class RecordingSink implements RecordSink {
-  readonly records: Array<Record<string, unknown>> = [];
-  accept = true;
-
-  write(record: object): boolean {
-    if (!this.accept) return false;
-    this.records.push(record as Record<string, unknown>);
-    return true;
-  }
-}
-
 function allowCsv(...rows: string[]): string {
   return [ALLOWLIST_HEADER, ...rows].join('\n') + '\n';
 }
@@ -36,25 +22,9 @@ function allowCsv(...rows: string[]): string {
 const ROWS_V1 = [`1,${KEY_A},team-alpha,2025-01-15`, `2,${KEY_B},team-beta,2025-02-01`, `3,${KEY_C},team-gone,2025-02-02`];
 const ROWS_V2 = [`1,${KEY_A},team-alpha,2025-01-15`, `2,${KEY_B},team-beta,2025-02-01`];
 
-function statsPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    request_uri: '/openai/v1/chat/completions?trace=1',
-    status: 200,
-    lmgate_id: '1',
-    upstream_host: 'api.openai.com',
-    authorization: `Bearer ${KEY_A}`,
-    x_api_key: null,
-    body: openAiChatJson,
-    body_truncated: false,
-    timestamp: '2026-01-15T10:30:00.000Z',
-    ...overrides,
-  };
-}
-
 let dir: string;
 let allowPath: string;
 let allowList: AllowList;
-let sink: RecordingSink;
 let app: FastifyInstance;
 
 async function setUp(options: Partial<ServerOptions> = {}): Promise<void> {
@@ -62,8 +32,7 @@ async function setUp(options: Partial<ServerOptions> = {}): Promise<void> {
   allowPath = join(dir, 'allowlist.csv');
   await writeFile(allowPath, allowCsv(...ROWS_V1));
   allowList = await AllowList.load(allowPath, new FakeLogger());
-  sink = new RecordingSink();
-  app = buildServer({ allowList, stats: sink, logger: silentLogger(), bodyLimitBytes: 64 * 1024, ...options });
+  app = buildServer({ allowList, logger: silentLogger(), bodyLimitBytes: 64 * 1024, ...options });
   await app.ready();
 }
 
@@ -89,27 +58,22 @@ function auth(headers: Record<string, string>) {
   return app.inject({ method: 'GET', url: '/auth', headers });
 }
 
+/** A record as nginx used to post it to the service, raw key headers included. */
+function oldStatsPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    request_uri: '/openai/v1/chat/completions?trace=1',
+    status: 200,
+    lmgate_id: '1',
+    upstream_host: 'api.openai.com',
+    authorization: `Bearer ${KEY_A}`,
+    body: openAiChatJson,
+    ...overrides,
+  };
+}
+
 function postStats(payload: unknown, headers: Record<string, string> = {}) {
   return app.inject({ method: 'POST', url: '/stats', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
 }
-
-describe('the schemas (the server compiles them without the meta-schema check)', () => {
-  for (const [name, schema] of [
-    ['stats body', statsBodySchema],
-    ['stats record', statsPayloadSchema],
-  ] as const) {
-    it(`the ${name} schema is valid JSON Schema`, () => {
-      const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: true });
-      expect(ajv.validateSchema(schema), JSON.stringify(ajv.errors)).toBe(true);
-      expect(() => ajv.compile(schema)).not.toThrow();
-    });
-  }
-
-  it('a schema that breaks JSON Schema is caught by the check', () => {
-    const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: true });
-    expect(ajv.validateSchema({ type: 'object', maxProperties: 'many' })).toBe(false);
-  });
-});
 
 describe('GET /healthz', () => {
   beforeEach(() => setUp());
@@ -229,190 +193,6 @@ describe('GET /auth', () => {
   });
 });
 
-describe('POST /stats', () => {
-  beforeEach(() => setUp());
-
-  it('accepts one record with 202 and {accepted, received}', async () => {
-    const response = await postStats(statsPayload());
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 1, received: 1, rejected: 0 }]);
-  });
-
-  it('writes the stats record built from the payload', async () => {
-    await postStats(statsPayload({ request_id: '4b1d0c2e9a7f4e3b8c6d5a4f3e2d1c0b', duration_ms: 1532, first_byte_ms: 1490 }));
-    expect(sink.records.map((record) => JSON.stringify(record))).toEqual([
-      JSON.stringify({
-        timestamp: '2026-01-15T10:30:00.000Z',
-        lmgate_id: '1',
-        provider: 'openai',
-        endpoint: '/openai/v1/chat/completions?trace=1',
-        model: 'gpt-4o-2024-08-06',
-        status: 200,
-        input_tokens: 1117,
-        output_tokens: 46,
-        cached_input_tokens: 0,
-        cache_write_input_tokens: null,
-        reasoning_tokens: 0,
-        masked_key: KEY_A.slice(-6),
-        error_type: null,
-        request_id: '4b1d0c2e9a7f4e3b8c6d5a4f3e2d1c0b',
-        duration_ms: 1532,
-        first_byte_ms: 1490,
-      }),
-    ]);
-  });
-
-  it('accepts duration_ms and first_byte_ms as non-negative numbers or null', async () => {
-    const response = await postStats([statsPayload({ duration_ms: 0, first_byte_ms: null }), statsPayload({ duration_ms: 12.5, first_byte_ms: 3 }), statsPayload({ duration_ms: null })]);
-    expect(response.json()).toEqual({ accepted: 3, received: 3, rejected: 0 });
-    expect(sink.records.map((record) => [record['duration_ms'], record['first_byte_ms']])).toEqual([
-      [0, null],
-      [12.5, 3],
-      [null, null],
-    ]);
-  });
-
-  it('accepts a batch (array) of records and writes them in order', async () => {
-    const batch = [1, 2, 3].map((n) => statsPayload({ lmgate_id: String(n), request_id: `req-${n}` }));
-    const response = await postStats(batch);
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 3, rejected: 0 }]);
-    expect(sink.records.map((record) => record['lmgate_id'])).toEqual(['1', '2', '3']);
-  });
-
-  it('accepts the minimal record with only the required fields', async () => {
-    const response = await postStats({ request_uri: '/anthropic/v1/messages', status: 500, lmgate_id: '2', upstream_host: 'api.anthropic.com' });
-    expect(response.statusCode).toBe(202);
-    expect(sink.records[0]).toMatchObject({ provider: 'anthropic', masked_key: null, error_type: 'http_500', model: null });
-  });
-
-  it('accepts an empty batch and writes nothing', async () => {
-    const response = await postStats([]);
-    expect([response.statusCode, response.json(), sink.records.length]).toEqual([202, { accepted: 0, received: 0, rejected: 0 }, 0]);
-  });
-
-  it('never takes lmgate_id from a client-sent x-lmgate-id header', async () => {
-    await postStats(statsPayload({ lmgate_id: '2' }), { 'x-lmgate-id': '1' });
-    expect(sink.records[0]?.['lmgate_id']).toBe('2');
-  });
-
-  it('accepts odd bodies (binary, gzip, truncated SSE) with null tokens', async () => {
-    const truncatedSse = openAiChatSseWithUsage.slice(0, openAiChatSseWithUsage.indexOf('"completion_tokens":10'));
-    const bodies = ['\u0000\u0001\u0002\u00ff\ufffd', gzipGarbage, truncatedSse];
-    const response = await postStats(bodies.map((body) => statsPayload({ body })));
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 3, rejected: 0 }]);
-    expect(sink.records.map((record) => [record['input_tokens'], record['output_tokens']])).toEqual([
-      [null, null],
-      [null, null],
-      [null, null],
-    ]);
-  });
-
-  it('writes a record sent twice with the same request_id once', async () => {
-    const first = await postStats(statsPayload({ request_id: 'a1b2c3d4e5f6' }));
-    const second = await postStats(statsPayload({ request_id: 'a1b2c3d4e5f6' }));
-    expect([first.json(), second.json()]).toEqual([
-      { accepted: 1, received: 1, rejected: 0 },
-      { accepted: 0, received: 1, rejected: 0 },
-    ]);
-    expect(sink.records).toHaveLength(1);
-  });
-
-  it('writes a request_id repeated inside one batch once', async () => {
-    const response = await postStats([statsPayload({ request_id: 'r-1' }), statsPayload({ request_id: 'r-1' }), statsPayload({ request_id: 'r-2' })]);
-    expect([response.json(), sink.records.length]).toEqual([{ accepted: 2, received: 3, rejected: 0 }, 2]);
-  });
-
-  it('writes every record that has no request_id', async () => {
-    await postStats([statsPayload(), statsPayload({ request_id: null })]);
-    await postStats(statsPayload());
-    expect(sink.records).toHaveLength(3);
-  });
-
-  it('reports a record the full buffer dropped as not accepted', async () => {
-    sink.accept = false;
-    const response = await postStats([statsPayload(), statsPayload()]);
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 0, received: 2, rejected: 0 }]);
-  });
-
-  it('writes every good record of a batch that holds bad ones, and counts the bad ones', async () => {
-    const bad = [statsPayload({ status: 'ok' }), statsPayload({ lmgate_id: '' }), { note: 'not a record' }, statsPayload({ body: 7 })];
-    const good = [statsPayload({ request_id: 'g1' }), statsPayload({ request_id: 'g2' }), statsPayload({ request_id: 'g3' })];
-    const response = await postStats([bad[0], good[0], bad[1], bad[2], good[1], bad[3], good[2]]);
-    expect([response.statusCode, response.json()]).toEqual([202, { accepted: 3, received: 7, rejected: 4 }]);
-    expect(sink.records).toHaveLength(3);
-  });
-
-  it('accepts a record under every id the allow-list admits, the longest included', async () => {
-    const id = '~'.repeat(MAX_ID_LENGTH);
-    const response = await postStats([statsPayload({ lmgate_id: id }), statsPayload({ lmgate_id: ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}' })]);
-    expect(response.json()).toEqual({ accepted: 2, received: 2, rejected: 0 });
-    expect((sink.records[0] as { lmgate_id: string }).lmgate_id).toBe(id);
-  });
-
-  describe('rejects invalid payloads with a JSON 4xx and writes nothing', () => {
-    const invalid: Array<[string, unknown]> = [
-      ['status as a string', statsPayload({ status: '200' })],
-      ['status out of range', statsPayload({ status: 1000 })],
-      ['status as a float', statsPayload({ status: 200.5 })],
-      ['missing request_uri', { status: 200, lmgate_id: '1', upstream_host: 'api.openai.com' }],
-      ['missing lmgate_id', { request_uri: '/openai/v1/models', status: 200, upstream_host: 'api.openai.com' }],
-      ['empty lmgate_id', statsPayload({ lmgate_id: '' })],
-      ['body as an object', statsPayload({ body: { usage: 1 } })],
-      ['body_truncated as a string', statsPayload({ body_truncated: 'true' })],
-      ['a negative duration_ms', statsPayload({ duration_ms: -1 })],
-      ['duration_ms as a string', statsPayload({ duration_ms: '1532' })],
-      ['a negative first_byte_ms', statsPayload({ first_byte_ms: -0.5 })],
-      ['first_byte_ms as a boolean', statsPayload({ first_byte_ms: false })],
-      ['a JSON string', 'hello'],
-      ['a JSON number', 42],
-      ['null', null],
-      ['a batch that is an array of strings', ['a', 'b']],
-    ];
-    for (const [name, payload] of invalid) {
-      it(`400 for ${name}`, async () => {
-        const response = await postStats(payload);
-        expect(response.statusCode).toBe(400);
-        expect(response.json()).toMatchObject({ error: { type: 'bad_request' } });
-        expect(sink.records).toHaveLength(0);
-      });
-    }
-
-    it('400 for a body that is not JSON', async () => {
-      const response = await app.inject({ method: 'POST', url: '/stats', payload: '{"request_uri": "/openai/v1/x", "status": 2', headers: { 'content-type': 'application/json' } });
-      expect([response.statusCode, response.json().error.type, sink.records.length]).toEqual([400, 'bad_request', 0]);
-    });
-
-    it('415 for a body without a JSON content type', async () => {
-      const response = await app.inject({ method: 'POST', url: '/stats', payload: Buffer.from([1, 2, 3]), headers: { 'content-type': 'application/octet-stream' } });
-      expect([response.statusCode, sink.records.length]).toEqual([415, 0]);
-    });
-
-    it('413 for a body over the body limit', async () => {
-      const response = await postStats(statsPayload({ body: 'x'.repeat(70 * 1024) }));
-      expect([response.statusCode, response.json().error.type, sink.records.length]).toEqual([413, 'bad_request', 0]);
-    });
-  });
-});
-
-describe('remembered request ids', () => {
-  beforeEach(() => setUp({ rememberedIds: 2 }));
-
-  it('forgets the oldest id beyond rememberedIds, so memory stays bounded', async () => {
-    for (const id of ['r-1', 'r-2', 'r-3']) await postStats(statsPayload({ request_id: id }));
-    const again = await postStats([statsPayload({ request_id: 'r-1' }), statsPayload({ request_id: 'r-3' })]);
-    expect(again.json()).toEqual({ accepted: 1, received: 2, rejected: 0 });
-  });
-});
-
-describe('ids written before a restart', () => {
-  beforeEach(() => setUp({ writtenIds: ['w-1', 'w-2'] }));
-
-  it('a record re-sent after a restart, whose line the previous process wrote, gets no second line', async () => {
-    const response = await postStats([statsPayload({ request_id: 'w-1' }), statsPayload({ request_id: 'w-3' })]);
-    expect(response.json()).toEqual({ accepted: 1, received: 2, rejected: 0 });
-    expect(sink.records).toHaveLength(1);
-  });
-});
-
 describe('unknown routes', () => {
   beforeEach(() => setUp());
 
@@ -428,6 +208,17 @@ describe('unknown routes', () => {
       expect([url, response.statusCode, response.json().error.type]).toEqual([url, 404, 'not_found']);
     }
   });
+
+  it('answers POST /stats with a JSON 404: stats come through the spool, no longer over HTTP', async () => {
+    for (const payload of [oldStatsPayload(), [oldStatsPayload(), oldStatsPayload()], []]) {
+      const response = await postStats(payload);
+      expect([response.statusCode, response.headers['content-type'], response.json()]).toEqual([
+        404,
+        'application/json; charset=utf-8',
+        { error: { type: 'not_found', message: 'no such endpoint' } },
+      ]);
+    }
+  });
 });
 
 describe('logging', () => {
@@ -436,40 +227,27 @@ describe('logging', () => {
     await setUp({ logger });
     await auth({ authorization: `Bearer ${KEY_A}` });
     await auth({ 'x-api-key': 'sk-proj-REFUSEDrefusedREFUSED0000000' });
-    await postStats(statsPayload({ x_api_key: KEY_B }));
-    await postStats(statsPayload({ status: 'bad', authorization: `Bearer ${KEY_A}` }));
+    await postStats(oldStatsPayload({ x_api_key: KEY_B }));
+    await postStats(oldStatsPayload({ status: 'bad', authorization: `Bearer ${KEY_A}` }));
+    await app.inject({ method: 'GET', url: `/auth?key=${KEY_B}` });
     await app.inject({ method: 'POST', url: '/stats', payload: `{"authorization":"Bearer ${KEY_A}",`, headers: { 'content-type': 'application/json' } });
     await app.inject({ method: 'POST', url: '/stats', payload: `Bearer ${KEY_A}`, headers: { 'content-type': 'text/plain' } });
     const log = lines.join('\n');
-    expect(lines.length).toBeGreaterThan(0); // the capture works: rejected requests are logged at debug level
+    expect(lines.length).toBeGreaterThan(0); // the capture works: refused requests are logged at debug level
     for (const secret of [KEY_A, KEY_B, 'sk-proj-REFUSEDrefusedREFUSED0000000']) expect(log).not.toContain(secret);
   });
 });
 
 describe('over a real socket', () => {
   let base: string;
-  let statsPath: string;
-  let writer: StatsWriter;
 
   beforeEach(async () => {
     await setUp();
     await app.close();
-    statsPath = join(dir, 'stats.jsonl');
-    writer = new StatsWriter({ path: statsPath, flushIntervalSeconds: 3600, maxBufferedRecords: 1000, rotateBytes: 1024 * 1024 }, new FakeLogger());
-    app = buildServer({ allowList, stats: writer, logger: silentLogger(), bodyLimitBytes: 64 * 1024 });
+    app = buildServer({ allowList, logger: silentLogger(), bodyLimitBytes: 64 * 1024 });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
-
-  afterEach(async () => {
-    await writer.close();
-  });
-
-  async function statsLines(): Promise<unknown[]> {
-    await writer.flush();
-    const text = await readFile(statsPath, 'utf8').catch(() => '');
-    return text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
-  }
 
   it('answers /healthz with ok', async () => {
     const response = await fetch(`${base}/healthz`);
@@ -495,55 +273,20 @@ describe('over a real socket', () => {
     expect([response.status, response.headers.get('content-type'), await response.text()]).toEqual([403, 'application/json; charset=utf-8', EXPECTED_403]);
   });
 
-  it('accepts a batch on /stats and writes one line per record to the stats file', async () => {
-    const response = await fetch(`${base}/stats`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([statsPayload(), statsPayload({ upstream_host: 'api.anthropic.com', authorization: null, x_api_key: KEY_B, body: anthropicMessageSse })]),
-    });
-    expect([response.status, await response.json()]).toEqual([202, { accepted: 2, received: 2, rejected: 0 }]);
-    const lines = (await statsLines()) as Array<Record<string, unknown>>;
-    expect(lines.map((line) => [line['provider'], line['input_tokens'], line['output_tokens'], line['cached_input_tokens'], line['cache_write_input_tokens'], line['reasoning_tokens']])).toEqual([
-      ['openai', 1117, 46, 0, null, 0],
-      ['anthropic', 25, 15, 0, 0, null],
-    ]);
-  });
-
-  it('has the lines of a batch in the file when it answers, whatever the flush interval (a crash after the answer loses none)', async () => {
-    const response = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([statsPayload(), statsPayload()]) });
-    expect(response.status).toBe(202);
-    // Read straight from the file, without the flush statsLines() does: the interval here is an hour.
-    const text = await readFile(statsPath, 'utf8').catch(() => '');
-    expect(text.trimEnd().split('\n').filter(Boolean)).toHaveLength(2);
-  });
-
-  it('answers a body over the limit with 413 quickly, keeps serving and writes nothing', async () => {
+  it('answers POST /stats with a JSON 404; a body it cannot parse or over the limit is refused first, quickly; it keeps serving', async () => {
     const started = Date.now();
-    const response = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(8 * 1024 * 1024) });
-    expect(response.status).toBe(413);
-    await response.arrayBuffer();
+    // Fastify parses a body before it knows no route takes it: its limit still guards the 404 path.
+    for (const [body, status, type] of [
+      [JSON.stringify([oldStatsPayload()]), 404, 'not_found'],
+      ['{"request_uri":', 400, 'bad_request'],
+      ['x'.repeat(8 * 1024 * 1024), 413, 'bad_request'],
+    ] as const) {
+      const response = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect([response.status, ((await response.json()) as { error: { type: string } }).error.type]).toEqual([status, type]);
+    }
     expect(Date.now() - started).toBeLessThan(2000);
     const health = await fetch(`${base}/healthz`);
     expect([health.status, await health.text()]).toEqual([200, 'ok']);
-    expect(await statsLines()).toEqual([]);
-  });
-
-  it('answers broken JSON and schema-invalid records with 400, keeps serving and writes nothing', async () => {
-    for (const body of ['{"request_uri":', JSON.stringify(statsPayload({ status: '200' })), '\u0000\u0001binary']) {
-      const response = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      expect([response.status, ((await response.json()) as { error: { type: string } }).error.type]).toEqual([400, 'bad_request']);
-    }
-    const ok = await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(statsPayload()) });
-    expect(ok.status).toBe(202);
-    expect(await statsLines()).toHaveLength(1);
-    expect(await stat(statsPath).then((s) => s.size > 0)).toBe(true);
-  });
-
-  it('writes a record re-sent with the same request_id once to the file', async () => {
-    for (let i = 0; i < 3; i++) {
-      await fetch(`${base}/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(statsPayload({ request_id: 'dup-1' })) });
-    }
-    expect(await statsLines()).toHaveLength(1);
   });
 
   it('answers unknown paths with a JSON 404', async () => {

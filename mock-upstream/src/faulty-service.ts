@@ -59,8 +59,6 @@ export function buildFaultyService(): FastifyInstance {
     }
   });
 
-  app.post('/stats', async (_request, reply) => reply.code(202).send({ accepted: 0 }));
-
   app.get('/_faulty/auth-calls', async (_request, reply) => reply.send(Object.fromEntries(authCalls)));
 
   return app;

@@ -139,7 +139,7 @@ test.describe('allow-list hot reload', () => {
 
 const chat = { authorization: `Bearer ${KEYS.alpha.key}` };
 
-test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the buffer and are written once the path is fixed', async ({ run, request, tagged, tag, stats }) => {
+test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the spool and are written once each when the path is fixed', async ({ run, request, tagged, tag, stats }) => {
   const aside = `${run.statsFile}.aside-${tag}`;
   if (existsSync(run.statsFile)) renameSync(run.statsFile, aside);
   mkdirSync(run.statsFile);
@@ -150,7 +150,7 @@ test('stats file unwritable (a directory in its place): calls stay prompt and un
       expect(response.status()).toBe(200);
       expect(Date.now() - started).toBeLessThan(2_000);
     }
-    await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('writing stats failed; records stay buffered');
+    await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('recording stats failed; the spool keeps the records for the next run');
   } finally {
     // Frozen while the file is swapped back, so no flush lands between the two steps.
     await freezeService(run, 'lmgate');

@@ -3,20 +3,17 @@ import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { freezeService, thawService } from '../support/stack';
 
-// Stats delivery is off the request path, on a stack of its own (the service is frozen
-// mid-test), with production's delivery interval (and so its 500 ms fetch timeout): the
-// test tells a call that waited on a delivery by that much. (Delivery against a failing
-// service is in stats-delivery-outages.spec.ts, on a stack of its own at the e2e
-// overlay's shorter interval.)
-useOwnStack({ label: 'stats-delivery', env: { E2E_STATS_DELIVERY_INTERVAL: '1s' } });
+// Recording is off the request path: nginx writes each call's record to the spool, and
+// nothing of a call waits for the service. On a stack of its own (the service is frozen
+// mid-test). (Records through outages of either side are in recording.spec.ts.)
+useOwnStack({ label: 'stats-delivery' });
 
 /**
- * Measures that stats delivery never sits on the request path: while the service cannot
- * take stats (frozen mid-stream, so the record of call A finds it frozen), call A still
- * ends on time, and call B on the same keep-alive connection right after takes what a
- * call takes, not a stats round trip. A's record arrives later, once.
+ * Measures that recording never sits on the request path: while the service is frozen
+ * (from the middle of call A's stream), call A still ends on time, and call B on the same
+ * keep-alive connection right after takes what a call takes. A's line comes later, once.
  */
-test('no client and no keep-alive follow-up request waits for stats delivery', async ({ run, tagged, tag, stats, recordExchange }) => {
+test('no client and no keep-alive follow-up request waits for the service to record', async ({ run, tagged, tag, stats, recordExchange }) => {
   // One socket, kept alive: every call below rides the same connection.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const sockets = new Set<unknown>();
@@ -55,7 +52,7 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     await new Promise((r) => setTimeout(r, 300));
     await freezeService(run, 'lmgate');
     const aMs = await a;
-    // The delivery task fires every second: let it find the service frozen.
+    // The service stays frozen past the end of A (and past a flush interval).
     await new Promise((r) => setTimeout(r, 1_200));
     await thawService(run, 'lmgate');
     // The decision for this key expired while A ran: renew it on another connection, so
@@ -69,10 +66,9 @@ test('no client and no keep-alive follow-up request waits for stats delivery', a
     test.info().annotations.push({ type: 'timing', description: timing });
     console.log(`[delivery-timing] ${timing}`);
     // A: its own stream time (5 gaps of 300 ms) plus what any call costs on this machine
-    // now, nothing added at its end (a wait on the frozen service would add 500 ms or more).
+    // now, nothing added at its end (a wait on the frozen service would last until the thaw).
     expect(aMs).toBeLessThan(1_500 + typical + 700);
-    // B: a normal call. Waiting on a delivery to a service that was frozen would add at
-    // least js_fetch_timeout (500 ms); the rest of the margin is a loaded machine's noise.
+    // B: a normal call; the margin is a loaded machine's noise.
     expect(bMs).toBeLessThan(typical + 400);
     expect(sockets.size, 'all calls on one keep-alive connection').toBe(1);
     const lines = await stats.waitForLines(tag, 7, 20_000);

@@ -82,7 +82,7 @@ export class StatsFile {
   linesOfTagAndDerived(tag: string): StatsLine[] {
     const found: StatsLine[] = [];
     for (const [lineTag, lines] of readNewLines(this.path).byTag) {
-      if (lineTag === tag || (lineTag?.startsWith(`${tag}-`) ?? false)) found.push(...lines);
+      if (lineTag === tag || (lineTag?.startsWith(`${tag}-`) ?? false)) for (const line of lines) found.push(line);
     }
     return found;
   }

@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, expect, useOwnStack } from '../fixtures';
+import { declareLinesWithoutUpstream } from '../support/accounting';
+import { callNumbers, expectExactlyOnce, startLoad, type CallTally } from '../support/call-tally';
+import { KEYS } from '../support/keys';
+import { scrape, sumOf } from '../support/metrics';
+import { composeExec, freezeService, killService, serviceLogs, startService, thawService, waitUntilHealthy } from '../support/stack';
+import type { RunInfo } from '../support/run-info';
+import type { StatsFile } from '../support/stats-file';
+
+// Spec §5's delivery guarantees, under load: nginx restarted or killed, the service killed
+// or frozen while calls go on, a backlog larger than any memory of recent ids, and the
+// drops the service can see. A stack of its own (these stop its containers), its tests one
+// after another.
+useOwnStack({ label: 'recording' });
+// Each test stops and starts a container under load: seconds on a busy machine.
+test.beforeEach(() => test.setTimeout(90_000));
+
+const LOOPS = 8;
+
+/**
+ * nginx's published address after a restart, which Docker may give another host port:
+ * the run's address is updated, so that this file's later tests (and their request
+ * fixture) find nginx too.
+ */
+async function followGateway(run: RunInfo): Promise<void> {
+  const { out } = await composeExec(run, ['port', 'nginx', '8080']);
+  const [host, port] = out.trim().split('\n')[0]!.split(/:(?=\d+$)/);
+  run.gatewayURL = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+}
+
+/**
+ * Waits until every call answered 2xx has its line, then for a later call's line (an event:
+ * anything the calls before it left is written by then), and checks the tally.
+ */
+async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: CallTally, excused?: (i: string) => boolean) {
+  const answered = [...tally.answered.keys()];
+  await expect
+    .poll(() => { const have = new Set(callNumbers(stats, tag)); return answered.filter((i) => !have.has(i) && !excused?.(i)).length; }, { timeout: 30_000, intervals: [200], message: 'answered calls still without a line' })
+    .toBe(0);
+  const barrier = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-barrier`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
+  expect(barrier.status).toBe(200);
+  await stats.waitForLines(`${tag}-barrier`, 1, 30_000);
+  const result = expectExactlyOnce(tally, callNumbers(stats, tag), excused);
+  const summary = `${tally.answered.size} answered 2xx, ${tally.sent.size} sent, lines ${callNumbers(stats, tag).length}, answered without a line ${result.missing.length}; others: ${JSON.stringify(Object.fromEntries(tally.others))}`;
+  test.info().annotations.push({ type: 'tally', description: summary });
+  console.log(`[recording] ${test.info().title.slice(0, 40)}…: ${summary}`);
+  return result;
+}
+
+test('nginx restarted gracefully under load (docker compose restart): every call the client saw answered has exactly one line', async ({ run, stats, tag }) => {
+  const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+  await test.step('calls flow', () => load.answeredAtLeast(200));
+  await test.step('nginx restarts (SIGQUIT: calls in flight finish), calls go on', async () => {
+    await composeExec(run, ['restart', '--timeout', '20', 'nginx']);
+    await followGateway(run);
+    await load.answeredMore(200);
+  });
+  const tally = await load.stop();
+  await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally));
+});
+
+test('nginx killed (SIGKILL) under load: no line doubled, and none missing but of calls answered within the stated 1 s before the kill', async ({ run, stats, tag }) => {
+  const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+  await load.answeredAtLeast(300);
+  const killedAt = Date.now();
+  await test.step('nginx killed and started again', async () => {
+    await killService(run, 'nginx');
+    await startService(run, 'nginx');
+    await followGateway(run);
+  });
+  await load.answeredMore(200);
+  const tally = await load.stop();
+  const { missing } = await test.step('every call answered before the window has one line, none has two', () =>
+    expectTally(run, stats, tag, tally, (i) => (tally.answered.get(i) ?? 0) > killedAt - 1_000));
+  // What the window cost this time (nginx writes a call's line before taking its next: none expected).
+  test.info().annotations.push({ type: 'crash window', description: `${missing.length} answered call(s) without a line` });
+});
+
+for (const outage of [
+  { name: 'killed (SIGKILL), then started', down: (run: RunInfo) => killService(run, 'lmgate'), up: (run: RunInfo) => startService(run, 'lmgate') },
+  { name: 'frozen, then thawed', down: (run: RunInfo) => freezeService(run, 'lmgate'), up: (run: RunInfo) => thawService(run, 'lmgate') },
+]) {
+  test(`the service ${outage.name} while calls go on: every call answered has exactly one line`, async ({ run, stats, tag }) => {
+    const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+    await load.answeredAtLeast(300);
+    await test.step(`the service ${outage.name} (kept decisions let calls through meanwhile)`, async () => {
+      await outage.down(run);
+      await new Promise((r) => setTimeout(r, 500));
+      await outage.up(run);
+      await waitUntilHealthy(run, 'lmgate');
+    });
+    await load.answeredMore(200);
+    const tally = await load.stop();
+    await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally));
+  });
+}
+
+/** One spool line as nginx writes it (nginx.conf, log_format lmgate_record). */
+function spoolLine(fields: { producer: string; seq: number; requestId: string; uri: string }): string {
+  return JSON.stringify({
+    v: 1, producer: fields.producer, seq: fields.seq, request_id: fields.requestId, end_ms: Date.now() / 1000, request_time: 0.012,
+    first_byte_ms: 10, request_uri: fields.uri, status: 200, lmgate_id: KEYS.alpha.id, upstream_host: 'api.openai.com', masked_key: 'abcdef',
+    body_truncated: false, body: '{"model":"gpt-4o-mini","usage":{"prompt_tokens":3,"completion_tokens":4}}', body_tail: '',
+  });
+}
+
+/** Puts a file into the spool as nginx would have left it; its name sorts before nginx's own. */
+async function addToSpool(run: RunInfo, name: string, text: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lmgate-spool-'));
+  try {
+    writeFileSync(join(dir, name), text);
+    await composeExec(run, ['cp', join(dir, name), `lmgate:/spool/${name}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a backlog of 210,000 records, more than the 200,000 recent ids the old design remembered, with the service killed while writing it: each written exactly once', async ({ run, stats, tag }) => {
+  test.setTimeout(180_000);
+  const count = 210_000;
+  const backlogTag = `${tag}-backlog`;
+  await test.step(`${count} records wait in the spool`, async () => {
+    const lines: string[] = [];
+    for (let n = 1; n <= count; n++) lines.push(spoolLine({ producer: `backlog-${tag}/1`, seq: n, requestId: `${tag}-${n}`, uri: `/openai/v1/x?lmgate_tag=${backlogTag}&i=${n}` }));
+    await addToSpool(run, `records-0000-${tag}.jsonl`, lines.join('\n') + '\n');
+    declareLinesWithoutUpstream(run, backlogTag, count);
+  });
+  await test.step('the service is killed once it has written some of them, and started again', async () => {
+    await expect.poll(() => stats.lines(backlogTag).length, { timeout: 60_000, intervals: [20] }).toBeGreaterThan(0);
+    await killService(run, 'lmgate');
+    test.info().annotations.push({ type: 'killed after', description: `${stats.lines(backlogTag).length} lines` });
+    await startService(run, 'lmgate');
+    await waitUntilHealthy(run, 'lmgate');
+  });
+  await test.step('every record has exactly one line', async () => {
+    await expect.poll(() => stats.lines(backlogTag).length, { timeout: 120_000, intervals: [500] }).toBeGreaterThanOrEqual(count);
+    const ids = stats.lines(backlogTag).map((line) => line.request_id);
+    expect(ids).toHaveLength(count);
+    expect(new Set(ids).size).toBe(count);
+  });
+});
+
+test('records the spool lacks are counted and logged (a record number skipped), and lines that are not records are rejected, counted and logged', async ({ run, stats, tag }) => {
+  const dropsTag = `${tag}-drops`;
+  const metric = async (name: string) => sumOf(await scrape(run.metricsURL), name);
+  const [droppedBefore, rejectedBefore] = [await metric('lmgate_stats_records_dropped_total'), await metric('lmgate_stats_records_rejected_total')];
+  const line = (seq: number) => spoolLine({ producer: `drops-${tag}/7`, seq, requestId: `${tag}-${seq}`, uri: `/openai/v1/x?lmgate_tag=${dropsTag}&seq=${seq}` });
+  // Numbers 3 and 4 never reached the spool; two lines nginx would never write.
+  await addToSpool(run, `records-0000-${tag}.jsonl`, [line(1), line(2), 'not a record', '{"v":1,"producer":"x"}', line(5)].join('\n') + '\n');
+  declareLinesWithoutUpstream(run, dropsTag, 3);
+  await stats.waitForLines(dropsTag, 3);
+  expect(await metric('lmgate_stats_records_dropped_total')).toBe(droppedBefore + 2);
+  expect(await metric('lmgate_stats_records_rejected_total')).toBe(rejectedBefore + 2);
+  const logs = await serviceLogs(run, ['lmgate'], 200);
+  expect(logs).toContain('stats records missing from the spool');
+  expect(logs.split('spool line rejected').length - 1).toBeGreaterThanOrEqual(2);
+});
