@@ -44,7 +44,7 @@ export function renderHtml(results: BenchResults): string {
   const cpu = chart(rows, (r) => PARTS.map((p) => ({ width: p.of(r.median.cpu), colour: p.colour })), (r) => `${total(r).toFixed(0)} µs`, maxCpu);
   const legend = PARTS.map((p) => `<span style="display:inline-block;width:.8rem;height:.8rem;background:${p.colour}"></span> ${p.name}`).join(' &nbsp; ');
   const ratios = Object.entries(results.ratios)
-    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×</li>`)
+    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×; recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}; (3) against (3u))</li>`)
     .join('\n');
   const table = rows
     .map((r) => `<tr><td>${escape(r.stack)}</td><td>${escape(r.label)}</td><td>${r.median.requestsPerSecond.toFixed(0)}</td><td>${r.median.p50.toFixed(2)}</td><td>${r.median.p99.toFixed(2)}</td>` +

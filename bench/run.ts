@@ -55,6 +55,8 @@ function rowsOf(stack: BenchStack): Row[] {
     { id: 'plain', label: '(2) plain nginx proxy', request: () => post(`http://${a['plain-proxy']}:8080/openai/v1/chat/completions`, {}, CHAT) },
     // Right after (2): the two compared most closely see the same machine.
     { id: 'gateway', label: '(3) gateway (auth + stats)', request: (tag) => post(join(`http://${a.nginx}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
+    // Right after (3): recording on against off, on the same machine moments apart.
+    { id: 'gateway-unrecorded', label: '(3u) gateway, recording off', request: (tag) => post(join(`http://${a['gateway-unrecorded']}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
     { id: 'plain-sse', label: '(2s) plain nginx proxy, SSE', request: () => post(`http://${a['plain-proxy']}:8080/openai/v1/chat/completions${sse}`, sseHeaders, sseBody) },
     { id: 'gateway-sse', label: '(4) gateway, SSE', request: (tag) => post(join(`http://${a.nginx}:8080/openai/v1/chat/completions${sse}`, tag), { ...AUTH, ...sseHeaders }, sseBody) },
   ];
@@ -101,7 +103,7 @@ async function benchStack(stack: BenchStack, runTag: string, log: (line: string)
       const before = cpu.sample();
       const started = performance.now();
       const result = await wrk(row.request(tag), options);
-      const recorded = row.id.startsWith('gateway');
+      const recorded = row.id === 'gateway' || row.id === 'gateway-sse';
       // A gateway row's window lasts until its lines are written: the deferred delivery
       // and the service's work are part of what its calls cost.
       const answered = result.completed - result.non2xx;
@@ -138,6 +140,10 @@ function ratiosOf(rows: RowResult[], kind: UpstreamKind): StackRatios {
     sseThroughput: row('gateway-sse').median.requestsPerSecond / row('plain-sse').median.requestsPerSecond,
     cpu: ownOf(row('gateway').median.cpu) / nginxOf(row('plain').median.cpu),
     sseCpu: ownOf(row('gateway-sse').median.cpu) / nginxOf(row('plain-sse').median.cpu),
+    recording: {
+      nginx: nginxOf(row('gateway').median.cpu) - nginxOf(row('gateway-unrecorded').median.cpu),
+      service: row('gateway').median.cpu.lmgate - row('gateway-unrecorded').median.cpu.lmgate,
+    },
   };
 }
 
@@ -158,6 +164,7 @@ function printResults(results: BenchResults): void {
   for (const kind of Object.keys(results.ratios) as UpstreamKind[]) {
     const q = results.ratios[kind];
     console.log(`[bench] ${kind}: gateway / plain proxy — throughput ${q.throughput.toFixed(2)}x, CPU per call ${q.cpu.toFixed(2)}x; SSE: throughput ${q.sseThroughput.toFixed(2)}x, CPU per call ${q.sseCpu.toFixed(2)}x`);
+    console.log(`[bench] ${kind}: recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}): (3) against (3u)`);
   }
   console.log(`[bench] unloaded p50 (proxy-bound, one connection each): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms, added ${(results.unloaded.addedMs * 1000).toFixed(0)} µs`);
 }

@@ -15,7 +15,7 @@ export interface BenchStack {
   kind: UpstreamKind;
   info: RunInfo;
   /** The compose network address of each service's container. */
-  addresses: Record<'nginx' | 'plain-proxy' | 'lmgate' | 'mock-upstream', string>;
+  addresses: Record<'nginx' | 'plain-proxy' | 'gateway-unrecorded' | 'lmgate' | 'mock-upstream', string>;
 }
 
 const OVERLAYS: Record<UpstreamKind, string[]> = {
@@ -36,12 +36,12 @@ export async function openStack(kind: UpstreamKind, standalone: boolean): Promis
     standalone,
     label: `bench-${kind}`,
     // Production's timings, not the suite's shorter ones (docker-compose.e2e.yaml).
-    env: { E2E_STATS_DELIVERY_INTERVAL: '1s', E2E_AUTH_TIMEOUT: '3s', E2E_PROVIDER_CONNECT_TIMEOUT: '10s', E2E_STATS_FLUSH_SECONDS: '1', E2E_ALLOWLIST_POLL_SECONDS: '30' },
+    env: { E2E_AUTH_TIMEOUT: '3s', E2E_PROVIDER_CONNECT_TIMEOUT: '10s', E2E_STATS_FLUSH_SECONDS: '1', E2E_ALLOWLIST_POLL_SECONDS: '30' },
   });
   info.composeFiles = [...E2E_COMPOSE_FILES, ...OVERLAYS[kind]];
   await startStack(info);
-  const [nginx, plain, lmgate, upstream] = await Promise.all(['nginx', 'plain-proxy', 'lmgate', 'mock-upstream'].map((s) => addressOf(info, s)));
-  return { kind, info, addresses: { nginx: nginx!, 'plain-proxy': plain!, lmgate: lmgate!, 'mock-upstream': upstream! } };
+  const [nginx, plain, unrecorded, lmgate, upstream] = await Promise.all(['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream'].map((s) => addressOf(info, s)));
+  return { kind, info, addresses: { nginx: nginx!, 'plain-proxy': plain!, 'gateway-unrecorded': unrecorded!, lmgate: lmgate!, 'mock-upstream': upstream! } };
 }
 
 export async function closeStack(stack: BenchStack): Promise<void> {

@@ -2,7 +2,7 @@ import type { CpuSample } from './cpu';
 import type { UpstreamKind } from './stack';
 import type { WrkResult } from './wrk';
 
-export type RowId = 'upstream' | 'plain' | 'gateway' | 'plain-sse' | 'gateway-sse';
+export type RowId = 'upstream' | 'plain' | 'gateway' | 'gateway-unrecorded' | 'plain-sse' | 'gateway-sse';
 
 export interface Round {
   wrk: WrkResult;
@@ -32,6 +32,8 @@ export interface StackRatios {
   /** Gateway's CPU per call (nginx + service) / the plain proxy's (nginx). */
   cpu: number;
   sseCpu: number;
+  /** What recording costs per call, µs of CPU: gateway (3) minus gateway with recording off (3u), nginx and service. */
+  recording: { nginx: number; service: number };
 }
 
 export interface BenchResults {

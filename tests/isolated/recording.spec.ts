@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, expect, useOwnStack } from '../fixtures';
 import { declareLinesWithoutUpstream } from '../support/accounting';
 import { callNumbers, expectExactlyOnce, startLoad, type CallTally } from '../support/call-tally';
 import { KEYS } from '../support/keys';
 import { scrape, sumOf } from '../support/metrics';
+import { addToSpool, spoolLine } from '../support/spool';
 import { composeExec, freezeService, killService, serviceLogs, startService, thawService, waitUntilHealthy } from '../support/stack';
 import type { RunInfo } from '../support/run-info';
 import type { StatsFile } from '../support/stats-file';
@@ -96,26 +94,6 @@ for (const outage of [
     const tally = await load.stop();
     await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally));
   });
-}
-
-/** One spool line as nginx writes it (nginx.conf, log_format lmgate_record). */
-function spoolLine(fields: { producer: string; seq: number; requestId: string; uri: string }): string {
-  return JSON.stringify({
-    v: 1, producer: fields.producer, seq: fields.seq, request_id: fields.requestId, end_ms: Date.now() / 1000, request_time: 0.012,
-    first_byte_ms: 10, request_uri: fields.uri, status: 200, lmgate_id: KEYS.alpha.id, upstream_host: 'api.openai.com', masked_key: 'abcdef',
-    body_truncated: false, body: '{"model":"gpt-4o-mini","usage":{"prompt_tokens":3,"completion_tokens":4}}', body_tail: '',
-  });
-}
-
-/** Puts a file into the spool as nginx would have left it; its name sorts before nginx's own. */
-async function addToSpool(run: RunInfo, name: string, text: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'lmgate-spool-'));
-  try {
-    writeFileSync(join(dir, name), text);
-    await composeExec(run, ['cp', join(dir, name), `lmgate:/spool/${name}`]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 test('a backlog of 210,000 records, more than the 200,000 recent ids the old design remembered, with the service killed while writing it: each written exactly once', async ({ run, stats, tag }) => {
