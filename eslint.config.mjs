@@ -23,7 +23,7 @@ export default tseslint.config(
     files: ['nginx/njs/**/*.js'],
     languageOptions: {
       sourceType: 'module',
-      globals: { ngx: 'readonly', Buffer: 'readonly', require: 'readonly' },
+      globals: { ngx: 'readonly', Buffer: 'readonly', require: 'readonly', process: 'readonly' },
     },
     rules: {
       'no-restricted-syntax': [

@@ -80,21 +80,21 @@ function tailText() {
 }
 
 // For the spool line: the body when it was kept whole, else its first HEAD_CAP bytes.
-function recordBody(r) {
+function recordBody() {
     return skipped === 0 ? text(head.concat(tail)) : text(head);
 }
 
 // With a long body: its last TAIL_CAP bytes ("" when the body was kept whole).
-function recordBodyTail(r) {
+function recordBodyTail() {
     return skipped === 0 ? '' : tailText();
 }
 
-function recordBodyTruncated(r) {
+function recordBodyTruncated() {
     return skipped > 0 ? 'true' : 'false';
 }
 
 // A JSON number, or null when the provider sent no body byte.
-function recordFirstByteMs(r) {
+function recordFirstByteMs() {
     return firstByteMs === null ? 'null' : String(firstByteMs);
 }
 
@@ -112,7 +112,7 @@ function recordMaskedKey(r) {
 // This worker's next record number (1, 2, …; the spool line's producer is $hostname/$pid).
 // A worker writes its lines in this order, so the service finds a record that never
 // reached the spool (a failed write) as a gap, and counts and logs it.
-function recordSequence(r) {
+function recordSequence() {
     try {
         return String(ngx.shared.lmgate_sequences.incr('w' + process.pid, 1, 0));
     } catch (e) {
