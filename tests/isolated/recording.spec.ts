@@ -33,7 +33,7 @@ async function followGateway(run: RunInfo): Promise<void> {
  * Waits until every call answered 2xx has its line, then for a later call's line (an event:
  * anything the calls before it left is written by then), and checks the tally.
  */
-async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: CallTally, excused?: (i: string) => boolean) {
+async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: CallTally, droppedBefore: number, excused?: (i: string) => boolean) {
   const answered = [...tally.answered.keys()];
   await expect
     .poll(() => { const have = new Set(callNumbers(stats, tag)); return answered.filter((i) => !have.has(i) && !excused?.(i)).length; }, { timeout: 30_000, intervals: [200], message: 'answered calls still without a line' })
@@ -42,13 +42,34 @@ async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: C
   expect(barrier.status).toBe(200);
   await stats.waitForLines(`${tag}-barrier`, 1, 30_000);
   const result = expectExactlyOnce(tally, callNumbers(stats, tag), excused);
+  // Workers that came and went (a restart reuses their pids, a reload brings new ones)
+  // start their record numbers anew: no record counted missing for that.
+  expect(await dropped(run), 'lmgate_stats_records_dropped_total').toBe(droppedBefore);
   const summary = `${tally.answered.size} answered 2xx, ${tally.sent.size} sent, lines ${callNumbers(stats, tag).length}, answered without a line ${result.missing.length}; others: ${JSON.stringify(Object.fromEntries(tally.others))}`;
   test.info().annotations.push({ type: 'tally', description: summary });
   console.log(`[recording] ${test.info().title.slice(0, 40)}…: ${summary}`);
   return result;
 }
 
+/** The service's count of records missing from the spool (0 when it cannot be asked). */
+async function dropped(run: RunInfo): Promise<number> {
+  return sumOf(await scrape(run.metricsURL), 'lmgate_stats_records_dropped_total');
+}
+
+test('nginx reloaded under load (SIGHUP: new workers, the old ones finish their calls): every call the client saw answered has exactly one line', async ({ run, stats, tag }) => {
+  const droppedBefore = await dropped(run);
+  const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+  await test.step('calls flow', () => load.answeredAtLeast(200));
+  await test.step('nginx reloads, calls go on', async () => {
+    await composeExec(run, ['kill', '-s', 'HUP', 'nginx']);
+    await load.answeredMore(300);
+  });
+  const tally = await load.stop();
+  await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
+});
+
 test('nginx restarted gracefully under load (docker compose restart): every call the client saw answered has exactly one line', async ({ run, stats, tag }) => {
+  const droppedBefore = await dropped(run);
   const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
   await test.step('calls flow', () => load.answeredAtLeast(200));
   await test.step('nginx restarts (SIGQUIT: calls in flight finish), calls go on', async () => {
@@ -57,10 +78,11 @@ test('nginx restarted gracefully under load (docker compose restart): every call
     await load.answeredMore(200);
   });
   const tally = await load.stop();
-  await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally));
+  await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
 });
 
 test('nginx killed (SIGKILL) under load: no line doubled, and none missing but of calls answered within the stated 1 s before the kill', async ({ run, stats, tag }) => {
+  const droppedBefore = await dropped(run);
   const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
   await load.answeredAtLeast(300);
   const killedAt = Date.now();
@@ -72,7 +94,7 @@ test('nginx killed (SIGKILL) under load: no line doubled, and none missing but o
   await load.answeredMore(200);
   const tally = await load.stop();
   const { missing } = await test.step('every call answered before the window has one line, none has two', () =>
-    expectTally(run, stats, tag, tally, (i) => (tally.answered.get(i) ?? 0) > killedAt - 1_000));
+    expectTally(run, stats, tag, tally, droppedBefore, (i) => (tally.answered.get(i) ?? 0) > killedAt - 1_000));
   // What the window cost this time (nginx writes a call's line before taking its next: none expected).
   test.info().annotations.push({ type: 'crash window', description: `${missing.length} answered call(s) without a line` });
 });
@@ -82,6 +104,7 @@ for (const outage of [
   { name: 'frozen, then thawed', down: (run: RunInfo) => freezeService(run, 'lmgate'), up: (run: RunInfo) => thawService(run, 'lmgate') },
 ]) {
   test(`the service ${outage.name} while calls go on: every call answered has exactly one line`, async ({ run, stats, tag }) => {
+    const droppedBefore = await dropped(run);
     const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
     await load.answeredAtLeast(300);
     await test.step(`the service ${outage.name} (kept decisions let calls through meanwhile)`, async () => {
@@ -92,7 +115,7 @@ for (const outage of [
     });
     await load.answeredMore(200);
     const tally = await load.stop();
-    await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally));
+    await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
   });
 }
 
