@@ -23,6 +23,8 @@ export function faultModeOf(key: string | undefined): FaultMode | null {
 export function buildFaultyService(): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const authCalls = new Map<string, number>();
+  // What nginx sent the last time it asked about a key: spec §1, headers only, no body.
+  const lastAuthRequest = new Map<string, { method: string; headerNames: string[]; bodyBytes: number }>();
 
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
 
@@ -30,6 +32,12 @@ export function buildFaultyService(): FastifyInstance {
     const key = request.headers['x-api-key'];
     const keyText = typeof key === 'string' ? key : '';
     authCalls.set(keyText, (authCalls.get(keyText) ?? 0) + 1);
+    const headerNames = request.raw.rawHeaders.filter((_, index) => index % 2 === 0).map((name) => name.toLowerCase());
+    // A GET's body is not read by Fastify: whatever sits in the socket after the headers is.
+    let bodyBytes = 0;
+    request.raw.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    lastAuthRequest.set(keyText, { method: request.method, headerNames, bodyBytes });
+    request.raw.on('end', () => lastAuthRequest.set(keyText, { method: request.method, headerNames, bodyBytes }));
     switch (faultModeOf(keyText)) {
       case 'allow':
         return reply.code(200).header('x-lmgate-id', 'faulty-allow').send();
@@ -60,6 +68,7 @@ export function buildFaultyService(): FastifyInstance {
   });
 
   app.get('/_faulty/auth-calls', async (_request, reply) => reply.send(Object.fromEntries(authCalls)));
+  app.get('/_faulty/auth-requests', async (_request, reply) => reply.send(Object.fromEntries(lastAuthRequest)));
 
   return app;
 }

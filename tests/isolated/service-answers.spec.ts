@@ -1,6 +1,6 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
-import { authCalls, call, expectFailClosedThrough, faultKey, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
+import { authCalls, call, lastAuthRequest, expectFailClosedThrough, faultKey, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
 import { composeExec, freezeService, serviceLogs, thawService } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
@@ -47,6 +47,24 @@ test('controls: an allowed answer passes and is kept (one question for two calls
   expect([(await call(run, deny, `${tag}-deny`, 0)).status, (await call(run, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]);
   expect([await authCalls(run, allow), await authCalls(run, deny)]).toEqual([1, 1]);
   expect(await mock.requests(tag)).toHaveLength(2);
+});
+
+test('GET /auth receives headers only (spec §1): a call with a 1 MiB body and unrelated headers asks as a bodiless GET with the credential headers alone', async ({ run, tag, mock }) => {
+  const key = faultKey('allow', `${tag}-shape`);
+  const response = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json', 'x-unrelated': 'y'.repeat(8_000), cookie: 'session=abc' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [], pad: 'x'.repeat(1024 * 1024) }),
+  });
+  expect(response.status).toBe(200);
+  await response.arrayBuffer();
+  await mock.waitForRequests(tag);
+  const asked = await lastAuthRequest(run, key);
+  expect(asked?.method).toBe('GET');
+  expect(asked?.bodyBytes).toBe(0);
+  // Host and Connection from nginx itself, the one credential place the call had: nothing
+  // of the client's other headers, no Content-Length or Transfer-Encoding.
+  expect(asked?.headerNames.sort()).toEqual(['connection', 'host', 'x-api-key']);
 });
 
 test("an X-Accel-Redirect in the service's answer does not steer nginx: the call goes where the client sent it", async ({ run, tag, mock }) => {

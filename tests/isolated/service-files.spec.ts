@@ -93,6 +93,9 @@ test.describe('allow-list hot reload', () => {
       expect(await decided(KEYS.beta.key)).toBe(200);
       expect(await decided(NEW_KEY.key), 'a key of no version').toBe(403);
     }
+    // Spec §4: each broken version is warned about (the log line, beside the counter).
+    const warnings = (await serviceLogs(run, ['lmgate'], 400)).split('allow-list reload failed; keeping the previous list').length - 1;
+    expect(warnings).toBeGreaterThanOrEqual(3);
     await restoreAllowList(run, original);
   });
 

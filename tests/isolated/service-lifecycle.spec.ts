@@ -38,14 +38,15 @@ test('graceful stop: every answered call has its line once, written by the stop 
     expect(lines).toHaveLength(calls);
     expect(new Set(lines.map((l) => l.endpoint)).size).toBe(calls);
   });
-  await test.step('started again: it resumes from its checkpoint, nothing is written twice', async () => {
+  await test.step('started again, then stopped by SIGINT (Ctrl-C): it resumes from its checkpoint, writes the new call, nothing twice', async () => {
     await composeExec(run, ['start', 'lmgate']);
     await waitUntilHealthy(run, 'lmgate');
-    // The start writes what waits in the spool at once: a call's line after it proves that
-    // pass is over (an event), and the calls above still have a line each.
     const after = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-after`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
     expect(after.status).toBe(200);
-    await composeExec(run, ['stop', '--timeout', '20', 'lmgate']);
+    const service = await containerId(run, 'lmgate');
+    await composeExec(run, ['kill', '-s', 'INT', 'lmgate']);
+    await expect.poll(async () => ((await inspectContainer(service))['State'] as { Running: boolean }).Running, { timeout: 20_000, intervals: [100] }).toBe(false);
+    expect(((await inspectContainer(service))['State'] as { ExitCode: number }).ExitCode, 'exit status after SIGINT').toBe(0);
     expect(stats.lines(`${tag}-after`)).toHaveLength(1);
     expect(stats.lines(tag)).toHaveLength(calls);
   });

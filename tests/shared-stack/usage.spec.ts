@@ -40,6 +40,11 @@ for (const stream of [false, true]) {
       expected: { input_tokens: 100, output_tokens: 40, cached_input_tokens: 30, cache_write_input_tokens: 20, reasoning_tokens: 12 } },
     { name: `Anthropic messages ${form}, cache reads and writes`, path: '/anthropic/v1/messages', headers: { ...ANTHROPIC, 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, body: anthropicMessage(stream),
       expected: { input_tokens: 150, output_tokens: 40, cached_input_tokens: 30, cache_write_input_tokens: 20, reasoning_tokens: null } },
+    // Spec §5: a breakdown the provider sends as JSON null is null; the totals stand.
+    { name: `OpenAI chat ${form}, breakdown fields sent as JSON null`, path: '/openai/v1/chat/completions', headers: { ...OPENAI, 'x-mock-usage': 'input=9,output=4,cached=null,cache_write=null,reasoning=null' }, body: openaiChat(stream),
+      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
+    { name: `Anthropic messages ${form}, cache fields sent as JSON null`, path: '/anthropic/v1/messages', headers: { ...ANTHROPIC, 'x-mock-usage': 'input=9,output=4,cached=null,cache_write=null', 'x-mock-anthropic-deltas': '2,output-only' }, body: anthropicMessage(stream),
+      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
     { name: `Anthropic messages ${form}, no cache fields`, path: '/anthropic/v1/messages', headers: { ...ANTHROPIC, 'x-mock-usage': 'input=9,output=4,cached=none,cache_write=none', 'x-mock-anthropic-deltas': '2,output-only' }, body: anthropicMessage(stream),
       expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
   );

@@ -37,6 +37,12 @@ export async function authCalls(stack: RunInfo, key: string): Promise<number> {
   return calls[key] ?? 0;
 }
 
+/** What nginx sent the stand-in the last time it asked about this key. */
+export async function lastAuthRequest(stack: RunInfo, key: string): Promise<{ method: string; headerNames: string[]; bodyBytes: number } | undefined> {
+  const requests = (await (await fetch(`${stack.serviceURL}/_faulty/auth-requests`)).json()) as Record<string, { method: string; headerNames: string[]; bodyBytes: number }>;
+  return requests[key];
+}
+
 export const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 /** nginx waits for the service at most AUTH_TIMEOUT_MS; the rest is a loaded machine's margin. */
 export const REFUSAL_BOUND_MS = AUTH_TIMEOUT_MS + 1_500;
