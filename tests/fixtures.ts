@@ -5,8 +5,9 @@ import { MockAdmin } from './support/mock-admin';
 import { FAULTY_SERVICE_OVERLAY, prepareStack, removeStack, startStack, type StackOptions } from './support/lifecycle';
 import { composeIsStandalone, waitForRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets, secretsIn } from './support/secrets';
-import { readServiceLogs, serviceLogs } from './support/stack';
+import { composeExec, readServiceLogs, serviceLogs } from './support/stack';
 import { StatsFile } from './support/stats-file';
+import { accountingMismatches } from './support/accounting';
 
 export interface TestFixtures {
   /**
@@ -35,7 +36,14 @@ function sharedRunInfo(): Promise<RunInfo> {
 }
 
 /** A stack of the file's own: its label and what differs from the shared one. */
-export type OwnStack = Omit<StackOptions, 'standalone'> & { label: string };
+export type OwnStack = Omit<StackOptions, 'standalone'> & {
+  label: string;
+  /**
+   * Why the file's end cannot count its stack's lines against the mock's requests, when
+   * it cannot (the mock's container recreated mid-file starts a new journal).
+   */
+  noAccounting?: string;
+};
 
 export interface WorkerFixtures {
   /** The worker's own stack, if a file asked for one: kept while the worker runs its file. */
@@ -51,15 +59,16 @@ export interface WorkerFixtures {
  * by a new process.
  */
 class OwnStacks {
-  private current: { label: string; info: Promise<RunInfo> } | null = null;
+  private current: { label: string; info: Promise<RunInfo>; noAccounting?: string } | null = null;
 
   async get(wanted: OwnStack | null, standalone: boolean): Promise<RunInfo | null> {
     if (this.current?.label !== wanted?.label) this.release();
     if (wanted === null) return null;
     if (!this.current) {
-      const { label, ...options } = wanted;
+      const { label, noAccounting, ...options } = wanted;
       this.current = {
         label,
+        ...(noAccounting === undefined ? {} : { noAccounting }),
         info: prepareStack({ ...options, label, standalone }).then(async (info) => {
           await startStack(info);
           return info;
@@ -82,6 +91,23 @@ class OwnStacks {
     const logs = await readServiceLogs(info, services, 100_000);
     expect(secretsIn(logs), `secrets in the logs of ${services.join(' and ')} of ${info.project}`).toEqual([]);
     expect(secretsIn(new StatsFile(info.statsFile).text()), `secrets in the stats file of ${info.project}`).toEqual([]);
+  }
+
+  /**
+   * The whole-run accounting, on this stack: every tag has as many stats lines as
+   * requests its mock received (plus what its tests declared). Its event: nginx stopped
+   * gracefully (every call's record in the spool), then the service (it writes the spool
+   * before it exits; a stack's flush interval may be an hour). A faulty stand-in in the
+   * service's place writes no stats: nothing to count then.
+   */
+  async expectAccounting(): Promise<void> {
+    const info = await this.current?.info.catch(() => null);
+    if (!info || info.composeFiles.includes(FAULTY_SERVICE_OVERLAY) || this.current?.noAccounting !== undefined) return;
+    const stats = new StatsFile(info.statsFile);
+    await composeExec(info, ['stop', '--timeout', '20', 'nginx']);
+    await composeExec(info, ['stop', '--timeout', '20', 'lmgate']);
+    const { mismatches } = await accountingMismatches(info, stats, new MockAdmin(info.mockAdminURL));
+    expect(mismatches, `stats lines against the mock's requests, by tag, on ${info.project}`).toEqual([]);
   }
 
   /** Sends the worker's own stack, if any, down in the background: its file is done. */
@@ -195,6 +221,7 @@ export function useOwnStack(stack: OwnStack): void {
   test.describe.configure({ mode: 'default' });
   test.afterAll(async ({ ownStacks }) => {
     try {
+      await ownStacks.expectAccounting();
       await ownStacks.expectNoSecretsLeft();
     } finally {
       ownStacks.release();

@@ -1,15 +1,27 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KEYS } from './keys';
+import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
+import { tagOfEndpoint, type StatsFile } from './stats-file';
 
 /**
- * The whole-run accounting (tests/audit/accounting.spec.ts) expects, for every tag, as many
+ * The accounting of a stack (tests/audit/accounting.spec.ts for the shared one, the end of
+ * each file for a stack of its own: tests/fixtures.ts) expects, for every tag, as many
  * stats lines as requests the mock received. A test whose calls leave lines that no mock
- * request matches — the gateway's own 502 for a provider it could not reach, a record
- * posted to the service from inside the network — declares how many here.
+ * request matches — the gateway's own 502 for a provider it could not reach, records put
+ * in the spool by hand — declares how many here.
  */
 export function declareLinesWithoutUpstream(run: RunInfo, tag: string, lines: number): void {
   appendFileSync(declarationsFile(run), `${JSON.stringify({ tag, lines })}\n`);
+}
+
+/**
+ * The other way round: requests the mock received whose call has no line, and may not
+ * have one — the calls in flight when a test killed nginx (spec §5's crash window).
+ */
+export function declareRequestsWithoutLine(run: RunInfo, tag: string, requests: number): void {
+  declareLinesWithoutUpstream(run, tag, -requests);
 }
 
 export function linesWithoutUpstream(run: RunInfo): Map<string, number> {
@@ -25,4 +37,45 @@ export function linesWithoutUpstream(run: RunInfo): Map<string, number> {
 
 function declarationsFile(run: RunInfo): string {
   return join(run.runDir, 'lines-without-upstream.jsonl');
+}
+
+/**
+ * An allowed call made after everything else on the stack (tagged `<tag>-barrier`): once
+ * its line is in the file, every record the calls before it left is too.
+ */
+export async function statsBarrier(run: RunInfo, stats: StatsFile, tag: string): Promise<void> {
+  const barrierTag = `${tag}-barrier`;
+  const response = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${encodeURIComponent(barrierTag)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json' },
+    body: '{"model":"gpt-4o-mini","messages":[]}',
+  });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`the barrier call of ${run.project} answered ${response.status}: the stack is not serving, its accounting cannot be done`);
+  const deadline = Date.now() + 30_000;
+  while (stats.lines(barrierTag).length === 0) {
+    if (Date.now() > deadline) throw new Error(`the barrier call's stats line of ${run.project} never came`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * For every tag of the stack, its stats lines against the requests its mock received and
+ * what tests declared: the tags that do not match, each with its counts. Call it after a
+ * barrier.
+ */
+export async function accountingMismatches(run: RunInfo, stats: StatsFile, mock: MockAdmin): Promise<{ tags: number; mismatches: string[] }> {
+  const received = new Map(Object.entries(await mock.countByTag()).map(([tag, count]) => [tag === '' ? '(no tag)' : tag, count]));
+  const written = new Map<string, number>();
+  for (const line of stats.all()) {
+    const tag = tagOfEndpoint(line.endpoint) ?? '(no tag)';
+    written.set(tag, (written.get(tag) ?? 0) + 1);
+  }
+  const declared = linesWithoutUpstream(run);
+  const mismatches: string[] = [];
+  for (const tag of new Set([...received.keys(), ...written.keys(), ...declared.keys()])) {
+    const expected = (received.get(tag) ?? 0) + (declared.get(tag) ?? 0);
+    if ((written.get(tag) ?? 0) !== expected) mismatches.push(`${tag}: ${written.get(tag) ?? 0} line(s), expected ${expected} (${received.get(tag) ?? 0} received by the mock)`);
+  }
+  return { tags: received.size, mismatches };
 }
