@@ -1,5 +1,5 @@
 /**
- * Each nginx worker numbers its spool lines 1, 2, … (njs recordSequence) and writes them in
+ * Each nginx worker numbers its spool lines 1, 2, … (njs recordFields) and writes them in
  * that order. A number skipped is a record that never reached the spool (a failed write,
  * a line that could not be read): counted as dropped. A number that goes back is a new
  * worker under an old name (nginx restarted, its pid reused): it starts a new count.

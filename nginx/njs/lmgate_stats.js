@@ -6,9 +6,9 @@
 //          reply (spec §5): what lies between is never needed, so what a call holds does
 //          not grow with its reply: at most HEAD_CAP + TAIL_CAP bytes, plus the one chunk
 //          that pushed the tail on until the next arrives.
-// record fields (js_set, read by the spool's access_log in the log phase, after the last
+// recordFields (js_set, read by the spool's access_log in the log phase, after the last
 //          byte went to the client or it left): the kept body, the time to the first byte,
-//          the masked key and the writing worker's sequence number. nginx writes the line,
+//          the masked key and the writing worker's sequence number, as JSON members. nginx writes the line,
 //          one write() per call, to the spool file the service reads (see nginx.conf): no
 //          queue in nginx's memory, nothing for a stop or a crash of nginx to lose.
 
@@ -79,28 +79,9 @@ function tailText() {
     return joined.slice(Math.max(0, joined.length - TAIL_CAP)).toString('utf8');
 }
 
-// For the spool line: the body when it was kept whole, else its first HEAD_CAP bytes.
-function recordBody() {
-    return skipped === 0 ? text(head.concat(tail)) : text(head);
-}
-
-// With a long body: its last TAIL_CAP bytes ("" when the body was kept whole).
-function recordBodyTail() {
-    return skipped === 0 ? '' : tailText();
-}
-
-function recordBodyTruncated() {
-    return skipped > 0 ? 'true' : 'false';
-}
-
-// A JSON number, or null when the provider sent no body byte.
-function recordFirstByteMs() {
-    return firstByteMs === null ? 'null' : String(firstByteMs);
-}
-
 // The call's key masked as the stats line shows it (spec §5): its last 6 characters, at
 // most half of it (lmgate/src/keys.ts maskKey). The spool never holds a key.
-function recordMaskedKey(r) {
+function maskedKey(r) {
     var key = credentials.callKey(credentials.credentials(r));
     if (key === null) {
         return '';
@@ -112,21 +93,41 @@ function recordMaskedKey(r) {
 // This worker's next record number (1, 2, …; the spool line's producer is $hostname/$pid).
 // A worker writes its lines in this order, so the service finds a record that never
 // reached the spool (a failed write) as a gap, and counts and logs it.
-function recordSequence() {
+function sequence() {
     try {
-        return String(ngx.shared.lmgate_sequences.incr('w' + process.pid, 1, 0));
+        return ngx.shared.lmgate_sequences.incr('w' + process.pid, 1, 0);
     } catch (e) {
         ngx.log(ngx.ERR, 'lmgate stats: no sequence number for the record: ' + e.message);
-        return '0';
+        return 0;
     }
 }
 
-export default {
-    capture: capture,
-    recordBody: recordBody,
-    recordBodyTail: recordBodyTail,
-    recordBodyTruncated: recordBodyTruncated,
-    recordFirstByteMs: recordFirstByteMs,
-    recordMaskedKey: recordMaskedKey,
-    recordSequence: recordSequence
-};
+// For js_set, read by the spool's log_format: the record's members that njs knows or
+// that need JSON escaping, as JSON members without the braces (the format writes the
+// object around them with nginx's own variables, which need none). One call per record:
+// a js_set call each cost more than the rest of the record.
+function recordFields(r) {
+    var truncated = skipped > 0;
+    var fields = {
+        seq: sequence(),
+        first_byte_ms: firstByteMs,
+        request_uri: r.variables.lmgate_logged_request_uri || '',
+        lmgate_id: r.variables.lmgate_id || '',
+        masked_key: '',
+        body_truncated: truncated,
+        body: '',
+        body_tail: ''
+    };
+    try {
+        fields.masked_key = maskedKey(r);
+        fields.body = truncated ? text(head) : text(head.concat(tail));
+        fields.body_tail = truncated ? tailText() : '';
+    } catch (e) {
+        // The line still says who called what: the service records it with null tokens.
+        ngx.log(ngx.ERR, 'lmgate stats: record without its body: ' + e.message);
+    }
+    var json = JSON.stringify(fields);
+    return json.slice(1, json.length - 1);
+}
+
+export default { capture: capture, recordFields: recordFields };
