@@ -80,8 +80,14 @@ test.describe('streaming is not buffered', () => {
       // everything at the end, so the first event would arrive with the last.
       const streamDuration = (events - 1) * EVENT_DELAY_MS;
       expect(last - first).toBeGreaterThanOrEqual(streamDuration * 0.7);
-      // The first event long before the end: a slow machine may delay it, not hold it.
-      expect(first - stream.startedAt).toBeLessThan(streamDuration / 2);
+      // The first event reached the client before the provider had sent its last one: the
+      // provider sends an event every EVENT_DELAY_MS from the moment it has the request
+      // (the mock's receivedAt, same host clock), so this holds on a loaded machine too,
+      // where a bound from the client's start (auth, connect) did not. A gateway that held
+      // the stream back would deliver the first event with the last.
+      const firstAtClock = performance.timeOrigin + first;
+      const lastSentFrom = Date.parse(recorded!.receivedAt) + streamDuration;
+      expect(firstAtClock, 'the first event came before the provider sent its last').toBeLessThan(lastSentFrom - EVENT_DELAY_MS / 2);
       expect(stream.chunks.length).toBeGreaterThanOrEqual(events / 2);
       expect(Buffer.byteLength(stream.body)).toBe(recorded!.response!.bodyLength);
       const [line] = await stats.waitForLines(tag);
