@@ -43,8 +43,8 @@ export function runnerPid(): number {
 
 export interface StackOptions {
   standalone: boolean;
-  /** Allow-list file content; the suite's fixture keys by default. */
-  allowList?: string;
+  /** Allow-list file content; the suite's fixture keys by default; null: no file at all. */
+  allowList?: string | null;
   /** Extra variables for compose interpolation (e.g. E2E_STATS_FLUSH_SECONDS). */
   env?: Record<string, string>;
   /** Name suffix after the runner's pid, to tell stacks apart. */
@@ -66,7 +66,7 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
   // The service writes here as its unprivileged container user, whoever owns the checkout.
   chmodSync(dataDir, 0o777);
   const allowListFile = join(dataDir, 'allowlist.csv');
-  writeFileSync(allowListFile, options.allowList ?? allowListCsv(INITIAL_KEYS), { mode: 0o644 });
+  if (options.allowList !== null) writeFileSync(allowListFile, options.allowList ?? allowListCsv(INITIAL_KEYS), { mode: 0o644 });
   runCertificates(join(runDir, 'certs'));
 
   const overlays = options.overlays ?? [];

@@ -1,0 +1,42 @@
+import { chmodSync } from 'node:fs';
+import { test, expect } from '../fixtures';
+import { allowListCsv, INITIAL_KEYS } from '../support/keys';
+import { prepareStack, removeStack, upStack } from '../support/lifecycle';
+import { containerStatus, serviceLogs } from '../support/stack';
+import { inspectContainer, projectContainers } from '../support/docker-engine';
+
+// Spec §1 and §4: a service that cannot start never becomes healthy, `up` fails naming the
+// problem, and nginx never starts. Each case brings up (and down) a stack of its own; the
+// cases run side by side.
+const starts: Array<{ name: string; allowList: string | null; unreadable?: boolean; logged: string }> = [
+  { name: 'an allow-list without a column it needs', allowList: 'id,api_key,owner\n1,sk-e2e-x,team\n', logged: 'allow-list /data/allowlist.csv lacks column(s) added' },
+  { name: 'no allow-list file', allowList: null, logged: 'allow-list /data/allowlist.csv does not exist' },
+  { name: 'an allow-list the service may not read', allowList: allowListCsv(INITIAL_KEYS), unreadable: true, logged: 'allow-list /data/allowlist.csv cannot be read' },
+];
+
+for (const start of starts) {
+  test(`startup order, negative: with ${start.name}, the service never becomes healthy, up fails naming the problem, and nginx never starts`, async ({ run }) => {
+    test.setTimeout(120_000);
+    const info = await prepareStack({ standalone: run.standalone, label: 'broken', allowList: start.allowList });
+    // Readable by no one but root: the service runs as another user.
+    if (start.unreadable) chmodSync(info.allowListFile, 0o000);
+    try {
+      const failure = await upStack(info).then(
+        () => null,
+        (error: Error) => error,
+      );
+      expect(failure, 'docker compose up must fail').not.toBeNull();
+      const logs = await serviceLogs(info, ['lmgate']);
+      expect(logs).toContain(start.logged);
+      expect(logs).toContain('lmgate: cannot start:');
+      // Compose may not even have created nginx's container; if it did, it never ran.
+      for (const { Id } of await projectContainers(info.project, 'nginx')) {
+        const state = (await inspectContainer(Id))['State'] as { StartedAt: string; Status: string };
+        expect(state.Status, await containerStatus(info)).toBe('created');
+        expect(state.StartedAt.startsWith('0001-01-01')).toBe(true);
+      }
+    } finally {
+      await removeStack(info);
+    }
+  });
+}
