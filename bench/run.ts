@@ -62,7 +62,7 @@ function rowsOf(stack: BenchStack): Row[] {
   ];
 }
 
-/** Waits until the tag's lines stop growing (delivery and flush run every second here). */
+/** Waits until the tag's lines stop growing (the service reads the spool every second here). */
 async function settledLines(stats: StatsTally, tag: string, atLeast: number): Promise<number> {
   const deadline = Date.now() + 60_000;
   let count = -1;
@@ -104,7 +104,7 @@ async function benchStack(stack: BenchStack, runTag: string, log: (line: string)
       const started = performance.now();
       const result = await wrk(row.request(tag), options);
       const recorded = row.id === 'gateway' || row.id === 'gateway-sse';
-      // A gateway row's window lasts until its lines are written: the deferred delivery
+      // A gateway row's window lasts until its lines are written: the spool's reading
       // and the service's work are part of what its calls cost.
       const answered = result.completed - result.non2xx;
       const lines = recorded ? await settledLines(stats, tag, answered) : 0;
