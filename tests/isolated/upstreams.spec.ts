@@ -132,7 +132,11 @@ for (const { service, headers } of [
         );
       await expect.poll(status, { timeout: 15_000, intervals: [250] }).toBe(200);
       const took = Date.now() - upAt;
-      expect(took, `passing again after ${took} ms`).toBeLessThan(5_000);
+      // This stack looks the names up every second (E2E_RESOLVE_INTERVAL_SECONDS); a loaded
+      // 2-core machine took up to 6.8 s for the look-ups, the reload and the first call
+      // (5 s failed twice). It still fails a watcher that never reloads, and one that looks
+      // up at production's 10 s interval on most runs.
+      expect(took, `passing again after ${took} ms`).toBeLessThan(8_000);
     } finally {
       await moved.release();
     }
