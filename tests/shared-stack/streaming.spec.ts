@@ -77,17 +77,12 @@ test.describe('streaming is not buffered', () => {
       // Google's streams have three chunks, the others more: two delays at least.
       expect(events).toBeGreaterThanOrEqual(3);
       // The provider spent (events - 1) delays sending; a buffering gateway would deliver
-      // everything at the end, so the first event would arrive with the last.
+      // everything at the end, so the first event would arrive with the last. The gap
+      // between them is the proof: a bound on the first event's own time (from the
+      // client's start, or from the provider's receipt) failed on a loaded machine, where
+      // auth, connect and the mock's own first write took up to 0.9 s.
       const streamDuration = (events - 1) * EVENT_DELAY_MS;
       expect(last - first).toBeGreaterThanOrEqual(streamDuration * 0.7);
-      // The first event reached the client before the provider had sent its last one: the
-      // provider sends an event every EVENT_DELAY_MS from the moment it has the request
-      // (the mock's receivedAt, same host clock), so this holds on a loaded machine too,
-      // where a bound from the client's start (auth, connect) did not. A gateway that held
-      // the stream back would deliver the first event with the last.
-      const firstAtClock = performance.timeOrigin + first;
-      const lastSentFrom = Date.parse(recorded!.receivedAt) + streamDuration;
-      expect(firstAtClock, 'the first event came before the provider sent its last').toBeLessThan(lastSentFrom - EVENT_DELAY_MS / 2);
       expect(stream.chunks.length).toBeGreaterThanOrEqual(events / 2);
       expect(Buffer.byteLength(stream.body)).toBe(recorded!.response!.bodyLength);
       const [line] = await stats.waitForLines(tag);
