@@ -1,5 +1,6 @@
 import { test, expect } from '../fixtures';
-import { accountingMismatches, statsBarrier } from '../support/accounting';
+import { accountingMismatches } from '../support/accounting';
+import { statsBarrier } from '../support/barrier';
 
 // Every test's absence checks ("no stats line", "no second line") end here: once a barrier
 // call's line is written, every record of the run is, and then every tag must have exactly

@@ -1,7 +1,7 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { declareLinesWithoutUpstream, declareRequestsWithoutLine } from '../support/accounting';
 import { callNumbers, expectExactlyOnce, startLoad, type CallTally } from '../support/call-tally';
-import { KEYS } from '../support/keys';
+import { statsBarrier } from '../support/barrier';
 import { scrape, sumOf } from '../support/metrics';
 import { addToSpool, spoolLine } from '../support/spool';
 import { composeExec, freezeService, killService, serviceLogs, startService, thawService, waitUntilHealthy } from '../support/stack';
@@ -38,9 +38,7 @@ async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: C
   await expect
     .poll(() => { const have = new Set(callNumbers(stats, tag)); return answered.filter((i) => !have.has(i) && !excused?.(i)).length; }, { timeout: 30_000, intervals: [200], message: 'answered calls still without a line' })
     .toBe(0);
-  const barrier = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-barrier`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
-  expect(barrier.status).toBe(200);
-  await stats.waitForLines(`${tag}-barrier`, 1, 30_000);
+  await statsBarrier(run, stats, tag);
   const result = expectExactlyOnce(tally, callNumbers(stats, tag), excused);
   // Workers that came and went (a restart reuses their pids, a reload brings new ones)
   // start their record numbers anew: no record counted missing for that.
@@ -51,35 +49,40 @@ async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: C
   return result;
 }
 
-/** The service's count of records missing from the spool (0 when it cannot be asked). */
+/** The service's count of records missing from the spool. */
 async function dropped(run: RunInfo): Promise<number> {
   return sumOf(await scrape(run.metricsURL), 'lmgate_stats_records_dropped_total');
 }
 
-test('nginx reloaded under load (SIGHUP: new workers, the old ones finish their calls): every call the client saw answered has exactly one line', async ({ run, stats, tag }) => {
-  const droppedBefore = await dropped(run);
-  const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
-  await test.step('calls flow', () => load.answeredAtLeast(200));
-  await test.step('nginx reloads, calls go on', async () => {
-    await composeExec(run, ['kill', '-s', 'HUP', 'nginx']);
-    await load.answeredMore(300);
+for (const event of [
+  {
+    title: 'nginx reloaded under load (SIGHUP: new workers, the old ones finish their calls)',
+    step: 'nginx reloads, calls go on',
+    cause: (run: RunInfo) => composeExec(run, ['kill', '-s', 'HUP', 'nginx']),
+    more: 300,
+  },
+  {
+    title: 'nginx restarted gracefully under load (docker compose restart)',
+    step: 'nginx restarts (SIGQUIT: calls in flight finish), calls go on',
+    cause: async (run: RunInfo) => {
+      await composeExec(run, ['restart', '--timeout', '20', 'nginx']);
+      await followGateway(run);
+    },
+    more: 200,
+  },
+]) {
+  test(`${event.title}: every call the client saw answered has exactly one line`, async ({ run, stats, tag }) => {
+    const droppedBefore = await dropped(run);
+    const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+    await test.step('calls flow', () => load.answeredAtLeast(200));
+    await test.step(event.step, async () => {
+      await event.cause(run);
+      await load.answeredMore(event.more);
+    });
+    const tally = await load.stop();
+    await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
   });
-  const tally = await load.stop();
-  await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
-});
-
-test('nginx restarted gracefully under load (docker compose restart): every call the client saw answered has exactly one line', async ({ run, stats, tag }) => {
-  const droppedBefore = await dropped(run);
-  const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
-  await test.step('calls flow', () => load.answeredAtLeast(200));
-  await test.step('nginx restarts (SIGQUIT: calls in flight finish), calls go on', async () => {
-    await composeExec(run, ['restart', '--timeout', '20', 'nginx']);
-    await followGateway(run);
-    await load.answeredMore(200);
-  });
-  const tally = await load.stop();
-  await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
-});
+}
 
 test('nginx killed (SIGKILL) under load: no line doubled, and none missing but of calls answered within the stated 1 s before the kill', async ({ run, stats, tag, mock }) => {
   const droppedBefore = await dropped(run);

@@ -2,6 +2,7 @@ import { test, expect } from '../fixtures';
 import { projectContainers } from '../support/docker-engine';
 import { rawExchange } from '../support/raw-http';
 import { KEYS } from '../support/keys';
+import { spoolLine } from '../support/spool';
 
 
 const auth = { authorization: `Bearer ${KEYS.alpha.key}` };
@@ -89,7 +90,7 @@ test.describe('hostile and odd input', () => {
     // The e2e suite reaches the service at its container's address: it stands in for any
     // container on the compose network. The spool is a volume only nginx and the service
     // mount; an HTTP client has no way to add a line.
-    const record = JSON.stringify({ v: 1, producer: 'x/1', seq: 1, request_id: `${tag}-inside`, end_ms: Date.now() / 1000, request_time: 0.01, first_byte_ms: null, request_uri: `/openai/x?lmgate_tag=${tag}-inside`, status: 200, lmgate_id: '1', upstream_host: 'api.openai.com', masked_key: '', body_truncated: false, body: '', body_tail: '' });
+    const record = spoolLine({ producer: 'x/1', seq: 1, requestId: `${tag}-inside`, uri: `/openai/x?lmgate_tag=${tag}-inside` });
     for (const [path, type, body] of [['/stats', 'application/json', record], ['/stats', 'application/json', `[${record}]`], ['/stats', 'text/plain', 'not a record at all'], ['/spool', 'application/json', record]] as const) {
       const response = await fetch(`${run.serviceURL}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
       expect(response.status, `POST ${path}`).toBe(404);

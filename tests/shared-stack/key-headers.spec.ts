@@ -1,6 +1,6 @@
 import { test, expect } from '../fixtures';
 import { credentialSpellings } from '../../lmgate/test/fixtures/key-header-spellings';
-import { afterStatsBarrier } from '../support/barrier';
+import { statsBarrier } from '../support/barrier';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { rawFetch, type RawHeaderPairs } from '../support/raw-http';
 
@@ -47,7 +47,7 @@ test.describe('the credentials of a call, every spelling through the whole stack
       expect(await response.json()).toEqual(FORBIDDEN);
     }
     expect(await mock.requests(keyless)).toEqual([]);
-    await afterStatsBarrier(request, stats, tag);
+    await statsBarrier(run, stats, tag);
     expect(stats.lines(keyless)).toEqual([]);
     expect(stats.lines(tag).map((line) => line.masked_key)).toEqual([ALLOWED.key.slice(-6)]);
   });

@@ -1,6 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KEYS } from './keys';
 import type { MockAdmin } from './mock-admin';
 import type { RunInfo } from './run-info';
 import { tagOfEndpoint, type StatsFile } from './stats-file';
@@ -40,29 +39,9 @@ function declarationsFile(run: RunInfo): string {
 }
 
 /**
- * An allowed call made after everything else on the stack (tagged `<tag>-barrier`): once
- * its line is in the file, every record the calls before it left is too.
- */
-export async function statsBarrier(run: RunInfo, stats: StatsFile, tag: string): Promise<void> {
-  const barrierTag = `${tag}-barrier`;
-  const response = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${encodeURIComponent(barrierTag)}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json' },
-    body: '{"model":"gpt-4o-mini","messages":[]}',
-  });
-  await response.arrayBuffer();
-  if (response.status !== 200) throw new Error(`the barrier call of ${run.project} answered ${response.status}: the stack is not serving, its accounting cannot be done`);
-  const deadline = Date.now() + 30_000;
-  while (stats.lines(barrierTag).length === 0) {
-    if (Date.now() > deadline) throw new Error(`the barrier call's stats line of ${run.project} never came`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/**
  * For every tag of the stack, its stats lines against the requests its mock received and
  * what tests declared: the tags that do not match, each with its counts. Call it after a
- * barrier.
+ * barrier (barrier.ts) or once the stack has stopped.
  */
 export async function accountingMismatches(run: RunInfo, stats: StatsFile, mock: MockAdmin): Promise<{ tags: number; mismatches: string[] }> {
   const received = new Map(Object.entries(await mock.countByTag()).map(([tag, count]) => [tag === '' ? '(no tag)' : tag, count]));

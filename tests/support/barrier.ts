@@ -1,18 +1,21 @@
-import type { APIRequestContext } from '@playwright/test';
 import { KEYS } from './keys';
+import type { RunInfo } from './run-info';
 import type { StatsFile } from './stats-file';
 
 /**
  * Proves "no stats line for `tag`" by an event instead of a wait: an allowed call made
- * after the calls in question (tagged `<tag>-barrier`) is delivered and written after any
- * record they could have left, so once its line is in the file, theirs would be too.
+ * after the calls in question (tagged `<tag>-barrier`) is recorded and written after any
+ * record they could have left, so once its line is in the file, theirs would be too. On
+ * the stack's current address (a test that restarted nginx may have moved it).
  */
-export async function afterStatsBarrier(request: APIRequestContext, stats: StatsFile, tag: string): Promise<void> {
+export async function statsBarrier(run: RunInfo, stats: StatsFile, tag: string): Promise<void> {
   const barrierTag = `${tag}-barrier`;
-  const response = await request.post(`/openai/v1/chat/completions?lmgate_tag=${encodeURIComponent(barrierTag)}`, {
-    headers: { authorization: `Bearer ${KEYS.alpha.key}` },
-    data: { model: 'gpt-4o-mini', messages: [] },
+  const response = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${encodeURIComponent(barrierTag)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json' },
+    body: '{"model":"gpt-4o-mini","messages":[]}',
   });
-  if (response.status() !== 200) throw new Error(`the barrier call answered ${response.status()}`);
-  await stats.waitForLines(barrierTag);
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`the barrier call of ${run.project} answered ${response.status}`);
+  await stats.waitForLines(barrierTag, 1, 30_000);
 }
