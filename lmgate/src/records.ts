@@ -25,7 +25,7 @@ export interface SpoolRecord {
   status: number;
   lmgate_id: string;
   upstream_host: string;
-  /** The key's masked end (njs, by the rule of keys.ts maskKey); "" when none. */
+  /** The key's masked end (keys.ts maskKey, sent by the service with its decision); "" when none. */
   masked_key: string;
   /** True when the body was longer than what was kept of it (njs keeps 64 KiB at each end). */
   body_truncated: boolean;

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AllowListEntry } from './allowlist.js';
-import { callKeyOf, credentialsOf } from './keys.js';
+import { callKeyOf, credentialsOf, maskKey } from './keys.js';
 
 export const FORBIDDEN_BODY = { error: { type: 'forbidden', message: 'API key not authorized' } } as const;
 
@@ -28,8 +28,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // nginx asks with the call's credentials where the call had them: headers, and `?key=`.
     const key = callKeyOf(credentialsOf(request.raw.rawHeaders, request.raw.url));
     const entry = key === null ? undefined : options.allowList.lookup(key);
-    if (!entry) return reply.code(403).send(FORBIDDEN_BODY);
-    return reply.code(200).header('x-lmgate-id', entry.id).send();
+    if (key === null || !entry) return reply.code(403).send(FORBIDDEN_BODY);
+    // The key's masked end goes with the decision, which nginx keeps for the call's stats
+    // record: one definition of the mask (maskKey), and nginx never parses a key for it.
+    // Percent-encoded: a key's end may hold characters a header cannot.
+    return reply.code(200).header('x-lmgate-id', entry.id).header('x-lmgate-masked-key', encodeURIComponent(maskKey(key))).send();
   });
 
   app.setErrorHandler<FastifyError>((error, request, reply) => {

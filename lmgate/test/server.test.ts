@@ -92,6 +92,24 @@ describe('GET /auth', () => {
     expect([response.statusCode, response.headers['x-lmgate-id'], response.body]).toEqual([200, '1', '']);
   });
 
+  it('sends the key\'s masked end with an allow (keys.ts maskKey, percent-encoded), and nothing more of it', async () => {
+    const allowed = await auth({ authorization: `Bearer ${KEY_A}` });
+    expect(allowed.headers['x-lmgate-masked-key']).toBe('lZxC2v');
+    const other = await auth({ 'x-api-key': KEY_B });
+    expect(other.headers['x-lmgate-masked-key']).toBe('-Qq9Ww');
+    const refused = await auth({ authorization: 'Bearer sk-unknown-0123456789' });
+    expect(refused.headers['x-lmgate-masked-key']).toBeUndefined();
+  });
+
+  it('percent-encodes a masked end a header could not carry', async () => {
+    const key = 'sk-test-0123456789-ab d\u00e9f';
+    await writeFile(allowPath, allowCsv(`7,${key},team-odd,2025-03-01`));
+    allowList = await AllowList.load(allowPath, new FakeLogger());
+    app = buildServer({ allowList, logger: silentLogger(), bodyLimitBytes: 64 * 1024 });
+    const response = await app.inject({ method: 'GET', url: `/auth?key=${encodeURIComponent(key)}` });
+    expect([response.statusCode, response.headers['x-lmgate-masked-key']]).toEqual([200, encodeURIComponent('ab d\u00e9f')]);
+  });
+
   it('accepts the scheme in lowercase', async () => {
     const response = await auth({ authorization: `bearer ${KEY_B}` });
     expect([response.statusCode, response.headers['x-lmgate-id']]).toEqual([200, '2']);

@@ -1,11 +1,16 @@
-// Auth decisions for nginx.conf's auth_request (njs 0.8).
+// Auth decisions for the provider locations (njs 0.8).
 //
-// check (js_content of the auth_request location): answers from the lmgate_auth_decisions
-//        zone when it holds a decision for exactly these credentials, else asks the service
-//        (GET /auth through the /_lmgate_auth_service location) and keeps its answer there.
-//        The zone's own timeout (nginx.conf) is the decisions' lifetime. Only the service's
-//        200 and 403 are kept; anything else is a refusal that is not kept, so the next
-//        call asks again.
+// kept  (js_set, read once in the provider location's rewrite phase, provider-auth.conf):
+//       the decision kept in the lmgate_auth_decisions zone for exactly these credentials,
+//       looked up in the call's own njs VM: "allow" (and $lmgate_id and
+//       $lmgate_masked_key set from it), "deny", or "ask" when nothing is kept. A call
+//       whose credentials are refused by the rule itself (no key, a place repeated, two
+//       keys) is "deny" without asking. Only an "allow" lets the call skip auth_request.
+// check (js_content of auth_request's location, for a call that found nothing kept): asks
+//       the service (GET /auth through the /_lmgate_auth_service location) and keeps its
+//       answer. The zone's own timeout (nginx.conf) is the decisions' lifetime. Only the
+//       service's 200 and 403 are kept; anything else is a refusal that is not kept, so
+//       the next call asks again.
 import crypto from 'crypto';
 import credentials from 'lmgate_credentials.js';
 
@@ -22,9 +27,39 @@ function decisionKey(found) {
         .digest('hex');
 }
 
+// An allowing decision holds what the call's record needs from it: the allow-list id and
+// the key's masked end, both as the service sent them (the masked end percent-encoded).
+function allowing(id, maskedKey) {
+    return ALLOW_PREFIX + JSON.stringify([id, maskedKey]);
+}
+
+function allowed(decision) {
+    return decision.indexOf(ALLOW_PREFIX) === 0 ? JSON.parse(decision.slice(ALLOW_PREFIX.length)) : null;
+}
+
+function kept(r) {
+    var found = credentials.credentials(r);
+    if (credentials.callKey(found) === null) {
+        return DENY;
+    }
+    var decision = ngx.shared.lmgate_auth_decisions.get(decisionKey(found));
+    if (decision === undefined) {
+        return 'ask';
+    }
+    var allow = allowed(decision);
+    if (allow === null) {
+        return DENY;
+    }
+    r.variables.lmgate_id = allow[0];
+    r.variables.lmgate_masked_key = allow[1];
+    return 'allow';
+}
+
 function answer(r, decision) {
-    if (decision.indexOf(ALLOW_PREFIX) === 0) {
-        r.headersOut['X-LMGate-ID'] = decision.slice(ALLOW_PREFIX.length);
+    var allow = allowed(decision);
+    if (allow !== null) {
+        r.headersOut['X-LMGate-ID'] = allow[0];
+        r.headersOut['X-LMGate-Masked-Key'] = allow[1];
         r.return(200);
     } else {
         r.return(403);
@@ -48,9 +83,10 @@ async function check(r) {
         return;
     }
     var key = decisionKey(found);
-    var kept = ngx.shared.lmgate_auth_decisions.get(key);
-    if (kept !== undefined) {
-        answer(r, kept);
+    var decision = ngx.shared.lmgate_auth_decisions.get(key);
+    if (decision !== undefined) {
+        // Kept by a call that asked while this one was on its way here.
+        answer(r, decision);
         return;
     }
     var reply;
@@ -62,9 +98,9 @@ async function check(r) {
         return;
     }
     var id = reply.headersOut['X-LMGate-ID'];
-    var decision = null;
+    decision = null;
     if (reply.status === 200 && id) {
-        decision = ALLOW_PREFIX + id;
+        decision = allowing(id, reply.headersOut['X-LMGate-Masked-Key'] || '');
     } else if (reply.status === 403) {
         decision = DENY;
     }
@@ -77,4 +113,4 @@ async function check(r) {
     answer(r, decision);
 }
 
-export default { check: check };
+export default { kept: kept, check: check };

@@ -8,11 +8,10 @@
 //          that pushed the tail on until the next arrives.
 // recordFields (js_set, read by the spool's access_log in the log phase, after the last
 //          byte went to the client or it left): the kept body, the time to the first byte,
-//          the masked key and the writing worker's sequence number, as JSON members. nginx writes the line,
+//          the masked key (from the auth decision) and the writing worker's sequence
+//          number, as JSON members. nginx writes the line,
 //          one write() per call, to the spool file the service reads (see nginx.conf): no
 //          queue in nginx's memory, nothing for a stop or a crash of nginx to lose.
-
-import credentials from 'lmgate_credentials.js';
 
 var HEAD_CAP = 64 * 1024;
 var TAIL_CAP = 64 * 1024;
@@ -79,15 +78,11 @@ function tailText() {
     return joined.slice(Math.max(0, joined.length - TAIL_CAP)).toString('utf8');
 }
 
-// The call's key masked as the stats line shows it (spec §5): its last 6 characters, at
-// most half of it (lmgate/src/keys.ts maskKey). The spool never holds a key.
+// The call's key masked as the stats line shows it (spec §5): the service masks it
+// (lmgate/src/keys.ts maskKey, the one definition) and sends it percent-encoded with its
+// decision, which $lmgate_masked_key holds (lmgate_auth.js). The spool never holds a key.
 function maskedKey(r) {
-    var key = credentials.callKey(credentials.credentials(r));
-    if (key === null) {
-        return '';
-    }
-    var visible = Math.min(6, Math.floor(key.length / 2));
-    return visible > 0 ? key.slice(-visible) : '';
+    return decodeURIComponent(r.variables.lmgate_masked_key || '');
 }
 
 // This worker's next record number (1, 2, …; the spool line's producer is $hostname/$pid).

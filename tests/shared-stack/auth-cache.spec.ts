@@ -1,5 +1,6 @@
 import { test, expect } from '../fixtures';
-import { KEYS, UNKNOWN_KEY } from '../support/keys';
+import { waitForAccessLines } from '../support/access-log';
+import { bearerSpelledApart, KEYS, UNKNOWN_KEY } from '../support/keys';
 
 const CHAT = '/openai/v1/chat/completions';
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -44,5 +45,31 @@ test.describe('auth decisions cached by nginx are never shared between keys', ()
       expect(line.lmgate_id, `call ${i}`).toBe(order[i]!.id);
       expect(line.masked_key).toBe(order[i]!.key.slice(-6));
     }
+  });
+
+  test('a kept decision answers in the call itself, without auth_request: allow and refusal alike, with the id and masked key the service gave', async ({ run, request, tagged, tag, mock, stats }) => {
+    // A spelling of its own (spelled apart by a random count of spaces), so that the first
+    // call of each key finds nothing kept and asks; the second, right after, finds it.
+    const spaces = 20 + Math.floor(Math.random() * 200);
+    const calls = [
+      { step: 'allow-asked', key: KEYS.alpha.key, status: 200, auth: 'subrequest' },
+      { step: 'allow-kept', key: KEYS.alpha.key, status: 200, auth: 'kept' },
+      { step: 'deny-asked', key: UNKNOWN_KEY, status: 403, auth: 'subrequest' },
+      { step: 'deny-kept', key: UNKNOWN_KEY, status: 403, auth: 'kept' },
+    ];
+    for (const call of calls) {
+      const response = await request.post(tagged(`${CHAT}?step=${call.step}`), { headers: { authorization: bearerSpelledApart(call.key, spaces) }, data: '{}' });
+      expect(response.status(), call.step).toBe(call.status);
+    }
+    const logged = await waitForAccessLines(run, tag, calls.length);
+    expect(logged.map((line) => [new URLSearchParams(line.request_uri.split('?')[1]).get('step'), line.status, line.auth])).toEqual(
+      calls.map((call) => [call.step, call.status, call.auth]),
+    );
+    expect((await mock.requests(tag)).map((r) => new URLSearchParams(r.query).get('step'))).toEqual(['allow-asked', 'allow-kept']);
+    const lines = await stats.waitForLines(tag, 2);
+    expect(lines.map((line) => [line.lmgate_id, line.masked_key])).toEqual([
+      [KEYS.alpha.id, KEYS.alpha.key.slice(-6)],
+      [KEYS.alpha.id, KEYS.alpha.key.slice(-6)],
+    ]);
   });
 });

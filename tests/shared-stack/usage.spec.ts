@@ -1,8 +1,8 @@
 import { test, expect } from '../fixtures';
+import { waitForAccessLines } from '../support/access-log';
 import { KEYS } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
 import { loadAnthropic, loadOpenAI } from '../support/sdks';
-import { readServiceLogs } from '../support/stack';
 
 // Spec §5: the stats line's token totals and breakdown equal what the provider sent, for
 // every provider and form. The mock answers with the providers' real usage shapes
@@ -83,17 +83,7 @@ test("the stats line's request_id is the one in nginx's access log line of the s
   const response = await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' });
   expect(response.status()).toBe(200);
   const [line] = await stats.waitForLines(tag);
-  // The access log is buffered for at most a second (nginx.conf): its line comes by then.
-  let logged: Array<{ request_id: string; status: number }> = [];
-  await expect
-    .poll(async () => {
-      logged = (await readServiceLogs(run, ['nginx'], 5_000))
-        .split('\n')
-        .filter((text) => text.includes(`lmgate_tag=${tag}`) && text.includes('"request_id"'))
-        .map((text) => JSON.parse(text.slice(text.indexOf('{'))) as { request_id: string; status: number });
-      return logged.length;
-    }, { timeout: 10_000, intervals: [200], message: `the access log line of ${tag}` })
-    .toBe(1);
+  const logged = await waitForAccessLines(run, tag, 1);
   expect(logged[0]!.request_id).toMatch(/^[0-9a-f]{32}$/);
   expect(line!.request_id).toBe(logged[0]!.request_id);
   expect(line!.status).toBe(logged[0]!.status);
