@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { projectContainers } from '../tests/support/docker-engine';
 
-export const CPU_SERVICES = ['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream'] as const;
+export const CPU_SERVICES = ['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream', 'portkey'] as const;
 export type CpuService = (typeof CPU_SERVICES)[number];
 export type CpuSample = Record<CpuService, number>;
 
@@ -56,7 +56,9 @@ export function ratePerSecond(before: CpuSample, after: CpuSample, seconds: numb
 export const nginxOf = (c: CpuSample) => c.nginx + c['plain-proxy'] + c['gateway-unrecorded'];
 /** What the gateway itself adds to proxying: nginx and the service. */
 export const ownOf = (c: CpuSample) => nginxOf(c) + c.lmgate;
-export const totalOf = (c: CpuSample) => ownOf(c) + c['mock-upstream'];
+/** What a proxy row costs of its own: the nginx containers and the service, or the Portkey gateway. */
+export const proxyOf = (c: CpuSample) => ownOf(c) + c.portkey;
+export const totalOf = (c: CpuSample) => proxyOf(c) + c['mock-upstream'];
 
 /** (after - before - idle rate x seconds) / calls, per container, in microseconds. */
 export function perCall(before: CpuSample, after: CpuSample, idlePerSecond: CpuSample, seconds: number, calls: number): CpuSample {

@@ -8,6 +8,7 @@ function escape(text: string): string {
 const PARTS: Array<{ name: string; colour: string; of: (c: CpuSample) => number }> = [
   { name: 'nginx', colour: '#2f6fdf', of: nginxOf },
   { name: 'service', colour: '#e08a1e', of: (c) => c.lmgate },
+  { name: 'Portkey', colour: '#7b3fbf', of: (c) => c.portkey },
   { name: 'upstream', colour: '#9a9a9a', of: (c) => c['mock-upstream'] },
 ];
 
@@ -44,13 +45,17 @@ export function renderHtml(results: BenchResults): string {
   const cpu = chart(rows, (r) => PARTS.map((p) => ({ width: p.of(r.median.cpu), colour: p.colour })), (r) => `${total(r).toFixed(0)} µs`, maxCpu);
   const legend = PARTS.map((p) => `<span style="display:inline-block;width:.8rem;height:.8rem;background:${p.colour}"></span> ${p.name}`).join(' &nbsp; ');
   const ratios = Object.entries(results.ratios)
-    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×; recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}; (3) against (3u))</li>`)
+    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×; recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}; (3) against (3u)); Portkey AI gateway (5): throughput ${q.portkey.throughputOverPlain.toFixed(2)}× the plain proxy's and ${q.portkey.throughputOverGateway.toFixed(2)}× LMGate's, CPU per call ${q.portkey.cpuOverPlain.toFixed(2)}× the plain proxy's and ${q.portkey.cpuOverGateway.toFixed(2)}× LMGate's</li>`)
     .join('\n');
   const table = rows
     .map((r) => `<tr><td>${escape(r.stack)}</td><td>${escape(r.label)}</td><td>${r.median.requestsPerSecond.toFixed(0)}</td><td>${r.median.p50.toFixed(2)}</td><td>${r.median.p99.toFixed(2)}</td>` +
       PARTS.map((p) => `<td>${p.of(r.median.cpu).toFixed(0)}</td>`).join('') +
       `<td>${r.stats ? `${r.stats.lines} / ${r.stats.answered}${r.stats.ok ? '' : ' ✗'}` : '—'}</td></tr>`)
     .join('\n');
+  const memory = results.memory.length === 0 ? '' : `<h2>Memory with streaming calls in flight (resident, MiB)</h2>
+<table><thead><tr><th>through</th><th>container</th><th>idle</th><th>in flight</th></tr></thead><tbody>${results.memory
+    .flatMap((m) => m.containers.map((c) => `<tr><td>${escape(m.target)} (${m.started} of ${m.streams} streaming)</td><td>${escape(c.name)}</td><td>${c.idleMiB.toFixed(1)}</td><td>${c.inFlightMiB.toFixed(1)}</td></tr>`))
+    .join('')}</tbody></table>`;
   const s = results.settings;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>LMGate benchmark ${escape(results.startedAt)}</title>
@@ -59,7 +64,8 @@ export function renderHtml(results: BenchResults): string {
 <h1>LMGate benchmark</h1>
 <p>${escape(results.startedAt)} · ${results.machine.cpus} CPUs · load average at the end ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} · wrk ${s.threads} threads, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s per row; medians shown.</p>
 <ul>${ratios}</ul>
-<p>Unloaded p50 (proxy-bound, one connection each): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms — added <strong>${(results.unloaded.addedMs * 1000).toFixed(0)} µs</strong>.</p>
+<p>Unloaded p50 (proxy-bound, one connection each): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms — added <strong>${(results.unloaded.addedMs * 1000).toFixed(0)} µs</strong>; Portkey ${results.unloaded.portkey.toFixed(3)} ms — added ${(results.unloaded.portkeyAddedMs * 1000).toFixed(0)} µs.</p>
+${memory}
 <h2>CPU per call by container (µs; cgroups, idle use taken out)</h2>
 <p>${legend}</p>
 ${cpu}

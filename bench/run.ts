@@ -9,7 +9,7 @@
  * its CPU per call by container (cgroups), every gateway row the stats-line accounting.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { KEYS } from '../tests/support/keys';
@@ -17,6 +17,7 @@ import { buildImages, E2E_COMPOSE_FILES, prepareStack } from '../tests/support/l
 import { PROJECT_ROOT } from '../tests/support/run-info';
 import { checkDocker } from '../tests/support/stack';
 import { ContainerCpu, type CpuSample, CPU_SERVICES, nginxOf, ownOf, perCall, ratePerSecond } from './cpu';
+import { memoryInFlight, type StreamTarget } from './memory';
 import { median, unloadedPairs, type Target } from './load';
 import { renderHtml } from './report';
 import { closeStack, openStack, type BenchStack, type UpstreamKind } from './stack';
@@ -29,10 +30,15 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 2);
 const UNLOADED_PAIRS = Number(process.env['BENCH_UNLOADED_PAIRS'] ?? 1000);
+const STREAMS_IN_FLIGHT = Number(process.env['BENCH_STREAMS_IN_FLIGHT'] ?? 1000);
 const STACKS = (process.env['BENCH_STACKS'] ?? 'static,mock').split(',') as UpstreamKind[];
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
 const CHAT_STREAM = JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
 const AUTH = { authorization: `Bearer ${KEYS.alpha.key}` };
+// Portkey's own way to reach an OpenAI-compatible provider at a given address; the key
+// passes to the provider as sent.
+const PORTKEY = { ...AUTH, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': 'https://api.openai.com/v1' };
+const PORTKEY_DIR = join(PROJECT_ROOT, 'bench', 'portkey');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Row {
@@ -57,6 +63,9 @@ function rowsOf(stack: BenchStack): Row[] {
     { id: 'gateway', label: '(3) gateway (auth + stats)', request: (tag) => post(join(`http://${a.nginx}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
     // Right after (3): recording on against off, on the same machine moments apart.
     { id: 'gateway-unrecorded', label: '(3u) gateway, recording off', request: (tag) => post(join(`http://${a['gateway-unrecorded']}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
+    // The peer, on the same upstream: what a user of the other gateway would pay. (Its
+    // streaming is not loaded here: it drops the query the static upstream streams by.)
+    { id: 'portkey', label: '(5) Portkey AI gateway', request: () => post(`http://${a.portkey}:8787/v1/chat/completions`, PORTKEY, CHAT) },
     { id: 'plain-sse', label: '(2s) plain nginx proxy, SSE', request: () => post(`http://${a['plain-proxy']}:8080/openai/v1/chat/completions${sse}`, sseHeaders, sseBody) },
     { id: 'gateway-sse', label: '(4) gateway, SSE', request: (tag) => post(join(`http://${a.nginx}:8080/openai/v1/chat/completions${sse}`, tag), { ...AUTH, ...sseHeaders }, sseBody) },
   ];
@@ -118,7 +127,7 @@ async function benchStack(stack: BenchStack, runTag: string, log: (line: string)
         target.stats = { answered: previous.answered + answered, lines: previous.lines + lines, duplicates: previous.duplicates + duplicates, ok: previous.ok && ok };
       }
       log(`${stack.kind} round ${round + 1}/${ROUNDS} ${row.label}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, ` +
-        `non-2xx ${result.non2xx}, socket errors ${result.socketErrors}, CPU per call: nginx ${nginxOf(cost).toFixed(0)} µs, service ${cost.lmgate.toFixed(0)} µs, upstream ${cost['mock-upstream'].toFixed(0)} µs` +
+        `non-2xx ${result.non2xx}, socket errors ${result.socketErrors}, CPU per call: nginx ${nginxOf(cost).toFixed(0)} µs, service ${cost.lmgate.toFixed(0)} µs, Portkey ${cost.portkey.toFixed(0)} µs, upstream ${cost['mock-upstream'].toFixed(0)} µs` +
         (recorded ? `, stats lines ${lines} for ${answered} answered` : ''));
     }
   }
@@ -144,6 +153,12 @@ function ratiosOf(rows: RowResult[], kind: UpstreamKind): StackRatios {
       nginx: nginxOf(row('gateway').median.cpu) - nginxOf(row('gateway-unrecorded').median.cpu),
       service: row('gateway').median.cpu.lmgate - row('gateway-unrecorded').median.cpu.lmgate,
     },
+    portkey: {
+      throughputOverPlain: row('portkey').median.requestsPerSecond / row('plain').median.requestsPerSecond,
+      cpuOverPlain: row('portkey').median.cpu.portkey / nginxOf(row('plain').median.cpu),
+      throughputOverGateway: row('portkey').median.requestsPerSecond / row('gateway').median.requestsPerSecond,
+      cpuOverGateway: row('portkey').median.cpu.portkey / ownOf(row('gateway').median.cpu),
+    },
   };
 }
 
@@ -157,6 +172,7 @@ function printResults(results: BenchResults): void {
       'p99 ms': r.median.p99.toFixed(2),
       'nginx µs': nginxOf(r.median.cpu).toFixed(0),
       'service µs': r.median.cpu.lmgate.toFixed(0),
+      'Portkey µs': r.median.cpu.portkey.toFixed(0),
       'upstream µs': r.median.cpu['mock-upstream'].toFixed(0),
       'stats lines / answered': r.stats ? `${r.stats.lines} / ${r.stats.answered}${r.stats.ok ? '' : ' (!)'}` : '—',
     })),
@@ -164,14 +180,45 @@ function printResults(results: BenchResults): void {
   for (const kind of Object.keys(results.ratios) as UpstreamKind[]) {
     const q = results.ratios[kind];
     console.log(`[bench] ${kind}: gateway / plain proxy — throughput ${q.throughput.toFixed(2)}x, CPU per call ${q.cpu.toFixed(2)}x; SSE: throughput ${q.sseThroughput.toFixed(2)}x, CPU per call ${q.sseCpu.toFixed(2)}x`);
+    console.log(`[bench] ${kind}: Portkey AI gateway — throughput ${q.portkey.throughputOverPlain.toFixed(2)}x the plain proxy's and ${q.portkey.throughputOverGateway.toFixed(2)}x LMGate's; CPU per call ${q.portkey.cpuOverPlain.toFixed(2)}x the plain proxy's and ${q.portkey.cpuOverGateway.toFixed(2)}x LMGate's`);
     console.log(`[bench] ${kind}: recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}): (3) against (3u)`);
   }
-  console.log(`[bench] unloaded p50 (proxy-bound, one connection each): plain proxy ${results.unloaded.plain.toFixed(3)} ms, gateway ${results.unloaded.gateway.toFixed(3)} ms, added ${(results.unloaded.addedMs * 1000).toFixed(0)} µs`);
+  const u = results.unloaded;
+  console.log(`[bench] unloaded p50 (proxy-bound, one connection each): plain proxy ${u.plain.toFixed(3)} ms, gateway ${u.gateway.toFixed(3)} ms, added ${(u.addedMs * 1000).toFixed(0)} µs; Portkey ${u.portkey.toFixed(3)} ms, added ${(u.portkeyAddedMs * 1000).toFixed(0)} µs`);
+  for (const m of results.memory) {
+    console.log(`[bench] memory with ${m.streams} streaming calls in flight through ${m.target} (${m.started} streaming when read): ` +
+      m.containers.map((c) => `${c.name} ${c.idleMiB.toFixed(1)} → ${c.inFlightMiB.toFixed(1)} MiB`).join(', ') +
+      `; the calls got ${Object.entries(m.outcomes).map(([outcome, n]) => `${n}× ${outcome}`).join(', ')}` +
+      (m.firstFailure ? `; the first failure said: ${m.firstFailure}` : ''));
+  }
+}
+
+/** Portkey's node_modules on the host, as its lockfile pins them (its image copies them). */
+function installPortkey(): void {
+  const lock = JSON.parse(readFileSync(join(PORTKEY_DIR, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+  const wanted = lock.packages['node_modules/@portkey-ai/gateway']?.version;
+  const installed = join(PORTKEY_DIR, 'node_modules', '@portkey-ai', 'gateway', 'package.json');
+  if (existsSync(installed) && (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version === wanted) return;
+  execFileSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: PORTKEY_DIR, stdio: 'inherit' });
+}
+
+/** Paced streams through the gateway, then through Portkey, on the realistic stack. */
+async function streamsInFlight(stack: BenchStack): Promise<BenchResults['memory']> {
+  // Four events a second apart: every stream is still open when the memory is read.
+  const paced = { 'x-mock-event-delay-ms': '1000' };
+  const targets: StreamTarget[] = [
+    { label: 'LMGate', url: `http://${stack.addresses.nginx}:8080/openai/v1/chat/completions`, headers: { ...AUTH, ...paced }, body: CHAT_STREAM, containers: ['nginx', 'lmgate'] },
+    { label: 'Portkey', url: `http://${stack.addresses.portkey}:8787/v1/chat/completions`, headers: { ...PORTKEY, ...paced }, body: CHAT_STREAM, containers: ['portkey'] },
+  ];
+  const results = [];
+  for (const target of targets) results.push(await memoryInFlight(stack.info.project, target, STREAMS_IN_FLIGHT));
+  return results;
 }
 
 async function main(): Promise<void> {
   const { standalone } = await checkDocker();
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  installPortkey();
   const started = Date.now();
   const runTag = started.toString(36);
   const log = (line: string) => console.log(`[bench] ${line}`);
@@ -183,7 +230,8 @@ async function main(): Promise<void> {
   process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0';
 
   const rows: RowResult[] = [];
-  let unloaded = { plain: 0, gateway: 0, addedMs: 0 };
+  let unloaded = { plain: 0, gateway: 0, addedMs: 0, portkey: 0, portkeyAddedMs: 0 };
+  let memory: BenchResults['memory'] = [];
   for (const kind of STACKS) {
     const stack = await openStack(kind, standalone);
     try {
@@ -191,11 +239,22 @@ async function main(): Promise<void> {
       rows.push(...(await benchStack(stack, runTag, log)));
       if (kind === 'static') {
         const target = (label: string, url: string, headers: Record<string, string>): Target => ({ label, url: (tag) => `${url}?lmgate_tag=${tag}`, headers, body: CHAT });
+        const plain = target('plain', `http://${stack.addresses['plain-proxy']}:8080/openai/v1/chat/completions`, {});
         const pairs = [];
+        const peerPairs = [];
         for (let round = 0; round < ROUNDS; round++) {
-          pairs.push(await unloadedPairs(target('plain', `http://${stack.addresses['plain-proxy']}:8080/openai/v1/chat/completions`, {}), target('gateway', `http://${stack.addresses.nginx}:8080/openai/v1/chat/completions`, AUTH), `unloaded-${runTag}-${round}`, UNLOADED_PAIRS));
+          pairs.push(await unloadedPairs(plain, target('gateway', `http://${stack.addresses.nginx}:8080/openai/v1/chat/completions`, AUTH), `unloaded-${runTag}-${round}`, UNLOADED_PAIRS));
+          peerPairs.push(await unloadedPairs(plain, target('portkey', `http://${stack.addresses.portkey}:8787/v1/chat/completions`, PORTKEY), `unloaded-${runTag}-${round}`, UNLOADED_PAIRS));
         }
-        unloaded = { plain: median(pairs.map((p) => p.p50[0])), gateway: median(pairs.map((p) => p.p50[1])), addedMs: median(pairs.map((p) => p.addedMs)) };
+        unloaded = {
+          plain: median(pairs.map((p) => p.p50[0])),
+          gateway: median(pairs.map((p) => p.p50[1])),
+          addedMs: median(pairs.map((p) => p.addedMs)),
+          portkey: median(peerPairs.map((p) => p.p50[1])),
+          portkeyAddedMs: median(peerPairs.map((p) => p.addedMs)),
+        };
+      } else if (STREAMS_IN_FLIGHT > 0) {
+        memory = await streamsInFlight(stack);
       }
     } finally {
       await closeStack(stack);
@@ -208,6 +267,7 @@ async function main(): Promise<void> {
     rows,
     ratios: Object.fromEntries(STACKS.map((kind) => [kind, ratiosOf(rows, kind)])) as Record<UpstreamKind, StackRatios>,
     unloaded,
+    memory,
   };
   printResults(results);
   const dir = join(PROJECT_ROOT, 'bench-results');

@@ -15,7 +15,7 @@ export interface BenchStack {
   kind: UpstreamKind;
   info: RunInfo;
   /** The compose network address of each service's container. */
-  addresses: Record<'nginx' | 'plain-proxy' | 'gateway-unrecorded' | 'lmgate' | 'mock-upstream', string>;
+  addresses: Record<'nginx' | 'plain-proxy' | 'gateway-unrecorded' | 'lmgate' | 'mock-upstream' | 'portkey', string>;
 }
 
 const OVERLAYS: Record<UpstreamKind, string[]> = {
@@ -40,8 +40,8 @@ export async function openStack(kind: UpstreamKind, standalone: boolean): Promis
   });
   info.composeFiles = [...E2E_COMPOSE_FILES, ...OVERLAYS[kind]];
   await startStack(info);
-  const [nginx, plain, unrecorded, lmgate, upstream] = await Promise.all(['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream'].map((s) => addressOf(info, s)));
-  return { kind, info, addresses: { nginx: nginx!, 'plain-proxy': plain!, 'gateway-unrecorded': unrecorded!, lmgate: lmgate!, 'mock-upstream': upstream! } };
+  const [nginx, plain, unrecorded, lmgate, upstream, portkey] = await Promise.all(['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream', 'portkey'].map((s) => addressOf(info, s)));
+  return { kind, info, addresses: { nginx: nginx!, 'plain-proxy': plain!, 'gateway-unrecorded': unrecorded!, lmgate: lmgate!, 'mock-upstream': upstream!, portkey: portkey! } };
 }
 
 export async function closeStack(stack: BenchStack): Promise<void> {

@@ -2,7 +2,7 @@ import type { CpuSample } from './cpu';
 import type { UpstreamKind } from './stack';
 import type { WrkResult } from './wrk';
 
-export type RowId = 'upstream' | 'plain' | 'gateway' | 'gateway-unrecorded' | 'plain-sse' | 'gateway-sse';
+export type RowId = 'upstream' | 'plain' | 'gateway' | 'gateway-unrecorded' | 'portkey' | 'plain-sse' | 'gateway-sse';
 
 export interface Round {
   wrk: WrkResult;
@@ -34,6 +34,22 @@ export interface StackRatios {
   sseCpu: number;
   /** What recording costs per call, µs of CPU: gateway (3) minus gateway with recording off (3u), nginx and service. */
   recording: { nginx: number; service: number };
+  /** The Portkey AI gateway (5), median throughput and CPU per call, over the plain proxy's and over the gateway's. */
+  portkey: { throughputOverPlain: number; cpuOverPlain: number; throughputOverGateway: number; cpuOverGateway: number };
+}
+
+/** Resident memory (anonymous, MiB) of a container idle and with the streams in flight. */
+export interface MemoryInFlight {
+  /** Whose calls: "LMGate" or "Portkey". */
+  target: string;
+  streams: number;
+  /** How many of the streams had their first event when the memory was read. */
+  started: number;
+  /** What the calls got: "200 text/event-stream" and its count, other statuses, errors. */
+  outcomes: Record<string, number>;
+  /** The body of the first call that was not a 200, as it began ("" when none). */
+  firstFailure: string;
+  containers: Array<{ name: string; idleMiB: number; inFlightMiB: number }>;
 }
 
 export interface BenchResults {
@@ -43,5 +59,7 @@ export interface BenchResults {
   rows: RowResult[];
   ratios: Record<UpstreamKind, StackRatios>;
   /** Proxy-bound stack, one keep-alive connection each, interleaved: p50 in ms and the added median. */
-  unloaded: { plain: number; gateway: number; addedMs: number };
+  unloaded: { plain: number; gateway: number; addedMs: number; portkey: number; portkeyAddedMs: number };
+  /** The realistic stack: nginx, the service and Portkey with paced streaming calls in flight. */
+  memory: MemoryInFlight[];
 }
