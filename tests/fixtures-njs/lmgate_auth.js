@@ -13,7 +13,7 @@ function kept(r) {
     return 'ask';
 }
 
-function check(r) {
+function check() {
     throw new Error('njs fault injected in the auth check');
 }
 

@@ -167,3 +167,11 @@ test('records the spool lacks are counted and logged (a record number skipped), 
   expect(logs).toContain('stats records missing from the spool');
   expect(logs.split('spool line rejected').length - 1).toBeGreaterThanOrEqual(2);
 });
+
+test('a record of a host no provider location names gets provider "unknown" and keeps its usage (spec §5); nginx itself cannot produce one: its three locations fix the host', async ({ run, stats, tag }) => {
+  const unknownTag = `${tag}-unknown`;
+  await addToSpool(run, `records-0000-${tag}-unknown.jsonl`, spoolLine({ producer: `unknown-${tag}/1`, seq: 1, requestId: `${tag}-unknown`, uri: `/other/v1/chat/completions?lmgate_tag=${unknownTag}`, upstreamHost: 'llm.example.com' }) + '\n');
+  declareLinesWithoutUpstream(run, unknownTag, 1);
+  const [line] = await stats.waitForLines(unknownTag, 1);
+  expect(line).toMatchObject({ provider: 'unknown', model: 'gpt-4o-mini', input_tokens: 3, output_tokens: 4, status: 200 });
+});

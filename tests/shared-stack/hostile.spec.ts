@@ -13,7 +13,7 @@ const rawRequest = (gatewayURL: string, lines: string[]) => rawExchange(gatewayU
 const statusOf = (raw: string) => Number(raw.split(' ')[1]);
 
 test.describe('hostile and odd input', () => {
-  for (const path of ['/_lmgate_auth', '/_lmgate_auth_service', '/_stats', '/auth', '/stats', '/_lmgate_auth?x=1', '/openai/../_lmgate_auth']) {
+  for (const path of ['/_lmgate_auth', '/_lmgate_auth_service', '/_stats', '/auth', '/stats', '/_lmgate_auth?x=1', '/openai/../_lmgate_auth', '/_lmgate_kept/openai/v1/chat/completions', '/openai/../_lmgate_kept/openai/v1/chat/completions']) {
     test(`internal location ${path} requested directly: 404, no upstream, no stats`, async ({ request, tagged, tag, mock, stats }) => {
       for (const method of ['GET', 'POST'] as const) {
         // A well-formed record carrying the test's tag: were it ever written, the whole-run

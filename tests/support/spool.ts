@@ -9,10 +9,10 @@ import { composeExec } from './stack';
  * One spool line as nginx writes it (nginx.conf, log_format lmgate_record), for records no
  * call made: a backlog, a record number skipped.
  */
-export function spoolLine(fields: { producer: string; seq: number; requestId: string; uri: string }): string {
+export function spoolLine(fields: { producer: string; seq: number; requestId: string; uri: string; upstreamHost?: string }): string {
   return JSON.stringify({
     v: 1, producer: fields.producer, seq: fields.seq, request_id: fields.requestId, end_ms: Date.now() / 1000, request_time: 0.012,
-    first_byte_ms: 10, request_uri: fields.uri, status: 200, lmgate_id: KEYS.alpha.id, upstream_host: 'api.openai.com', masked_key: 'abcdef',
+    first_byte_ms: 10, request_uri: fields.uri, status: 200, lmgate_id: KEYS.alpha.id, upstream_host: fields.upstreamHost ?? 'api.openai.com', masked_key: 'abcdef',
     body_truncated: false, body: '{"model":"gpt-4o-mini","usage":{"prompt_tokens":3,"completion_tokens":4}}', body_tail: '',
   });
 }
