@@ -3,7 +3,7 @@ import { test as base, expect } from '@playwright/test';
 import { attachExchange, recordingRequestContext } from './support/exchanges';
 import { MockAdmin } from './support/mock-admin';
 import { FAULTY_SERVICE_OVERLAY, prepareStack, removeStack, startStack, type StackOptions } from './support/lifecycle';
-import { composeIsStandalone, waitForRunInfo, type RunInfo } from './support/run-info';
+import { composeIsStandalone, sharedStackFailure, waitForRunInfo, type RunInfo } from './support/run-info';
 import { maskSecrets, secretsIn } from './support/secrets';
 import { composeExec, readServiceLogs, serviceLogs } from './support/stack';
 import { StatsFile } from './support/stats-file';
@@ -140,10 +140,22 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   ],
 
   run: [
-    async ({ ownStack, ownStacks }, use) => {
+    async ({ ownStack, ownStacks }, use, testInfo) => {
+      // A run whose shared stack could not start has failed (global teardown says why):
+      // every test that has not begun is skipped, so the run ends within seconds instead
+      // of failing each test, and restarting a worker for each, one after another.
+      const skipIfNoSharedStack = () => testInfo.skip(sharedStackFailure() !== null, 'the shared stack did not start: the run fails, and its end says why');
+      skipIfNoSharedStack();
       // The shared stack may still be starting: an own stack does not wait for it.
       const own = await ownStacks.get(ownStack, composeIsStandalone());
-      await use(own ?? (await sharedRunInfo()));
+      let info: RunInfo;
+      try {
+        info = own ?? (await sharedRunInfo());
+      } catch (error) {
+        skipIfNoSharedStack();
+        throw error;
+      }
+      await use(info);
     },
     { timeout: 180_000 },
   ],

@@ -36,6 +36,11 @@ export function readRunInfo(): RunInfo {
 /** Written instead of RUN_INFO_FILE when the shared stack failed to start: what went wrong. */
 export const RUN_START_FAILED_FILE = join(E2E_DIR, 'current-run.failed.txt');
 
+/** What went wrong, if global setup's start of the shared stack failed; null otherwise. */
+export function sharedStackFailure(): string | null {
+  return existsSync(RUN_START_FAILED_FILE) ? readFileSync(RUN_START_FAILED_FILE, 'utf8') : null;
+}
+
 /**
  * The shared stack's description, once global setup's start of it (which goes on while the
  * workers start) has written it; throws what went wrong if the start failed.
