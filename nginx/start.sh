@@ -9,13 +9,39 @@
 #   encoded separator (%3F, %26), every one of them.
 # - nginx 1.26 resolves the providers' names of its upstream blocks only when it loads its
 #   configuration (`server … resolve` needs 1.27.3). A watcher looks the names up every
-#   LMGATE_RESOLVE_INTERVAL_SECONDS (default 10) and, when their addresses changed and all
+#   LMGATE_RESOLVE_INTERVAL_SECONDS and, when their addresses changed and all
 #   still resolve, makes nginx reload: a graceful reload keeps running calls and streams
 #   on the old workers, which write their calls' stats records as they end.
+#
+# Every setting's default is in the settings table (config/settings.json, copied into the
+# image): an unset or empty variable takes it.
 set -euo pipefail
 
 conf=/etc/nginx/nginx.conf
-interval=${LMGATE_RESOLVE_INTERVAL_SECONDS:-10}
+settings=/etc/nginx/lmgate/settings.json
+
+# The default of one of nginx's settings: its row of the table (one row per line).
+default_of() {
+  local value
+  value=$(grep -E "\"name\": *\"$1\"" "$settings" | sed -nE 's/.*"default": *"?([^",}]*)"?.*/\1/p')
+  if [ -z "$value" ]; then
+    echo "lmgate: $settings has no default for $1" >&2
+    return 1
+  fi
+  echo "$value"
+}
+
+# The variable's value, or the table's default when it is unset or empty.
+value_of() {
+  local name=$1
+  if [ -n "${!name:-}" ]; then echo "${!name}"; else default_of "$name"; fi
+}
+
+interval=$(value_of LMGATE_RESOLVE_INTERVAL_SECONDS)
+if ! [[ $interval =~ ^[1-9][0-9]*$ ]] || [ "$interval" -gt 86400 ]; then
+  echo "lmgate: LMGATE_RESOLVE_INTERVAL_SECONDS must be a whole number of seconds from 1 to 86400, not '$interval'" >&2
+  exit 1
+fi
 
 # nginx's resolver (nginx.conf includes this file) is the container's own: Docker's DNS
 # (127.0.0.11) under Compose, whatever /etc/resolv.conf names elsewhere.
@@ -36,12 +62,12 @@ duration() {
   echo "$value"
 }
 # How long an allow or refuse decision of the service is kept, per set of key headers.
-auth_cache_ttl=$(duration LMGATE_AUTH_CACHE_TTL "${LMGATE_AUTH_CACHE_TTL:-2s}")
+auth_cache_ttl=$(duration LMGATE_AUTH_CACHE_TTL "$(value_of LMGATE_AUTH_CACHE_TTL)")
 printf 'js_shared_dict_zone zone=lmgate_auth_decisions:16m timeout=%s type=string evict;\n' "$auth_cache_ttl" >/tmp/lmgate-auth-cache.conf
 # How long nginx waits for the service's answer about a key before refusing the call.
-auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "${LMGATE_AUTH_TIMEOUT:-3s}")
+auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "$(value_of LMGATE_AUTH_TIMEOUT)")
 # How long nginx waits for a provider's TCP and TLS handshakes (then 504).
-provider_connect_timeout=$(duration LMGATE_PROVIDER_CONNECT_TIMEOUT "${LMGATE_PROVIDER_CONNECT_TIMEOUT:-10s}")
+provider_connect_timeout=$(duration LMGATE_PROVIDER_CONNECT_TIMEOUT "$(value_of LMGATE_PROVIDER_CONNECT_TIMEOUT)")
 printf 'proxy_send_timeout %s;\nproxy_read_timeout %s;\n' "$auth_timeout" "$auth_timeout" >/tmp/lmgate-auth-timeouts.conf
 printf 'proxy_connect_timeout %s;\n' "$provider_connect_timeout" >/tmp/lmgate-provider-timeouts.conf
 # The provider names of the upstream blocks (the configuration does not change under us).

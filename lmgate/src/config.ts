@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { SETTINGS, type Setting } from './settings.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -28,20 +29,16 @@ export class ConfigError extends Error {
 
 type Tree = Record<string, unknown>;
 
+const SERVICE_SETTINGS = SETTINGS.filter((s) => s.part === 'service');
+
+/** The defaults of config/settings.json (the settings table), as a configuration. */
 export function defaultConfig(): Config {
-  return {
-    server: { host: '0.0.0.0', port: 8081, body_limit_bytes: 32 * 1024 * 1024 },
-    auth: { allowlist_path: '/data/allowlist.csv', poll_interval_seconds: 30 },
-    stats: {
-      output_path: '/data/stats.jsonl',
-      spool_dir: '/spool',
-      flush_interval_seconds: 10,
-      max_buffered_records: 100_000,
-      rotate_bytes: 100 * 1024 * 1024,
-    },
-    logging: { level: 'info' },
-    metrics: { host: '0.0.0.0', port: 9464 },
-  };
+  const tree: Record<string, Tree> = {};
+  for (const s of SERVICE_SETTINGS) {
+    const [section, key] = s.name.split('.') as [string, string];
+    (tree[section] ??= {})[key] = s.default;
+  }
+  return tree as unknown as Config;
 }
 
 const LOG_LEVELS: Record<string, LogLevel> = {
@@ -56,7 +53,7 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 
 type Validator = (value: unknown) => unknown;
 
-function integer(min: number, max: number): Validator {
+function integer(min = 1, max = Number.MAX_SAFE_INTEGER): Validator {
   return (value) => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new Error(`must be an integer from ${min} to ${max}`);
@@ -65,14 +62,14 @@ function integer(min: number, max: number): Validator {
   };
 }
 
-// Timers take at most 2^31-1 ms; a day is far beyond any sensible interval anyway.
-const MAX_INTERVAL_SECONDS = 86_400;
-
-function interval(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_INTERVAL_SECONDS) {
-    throw new Error(`must be a number of seconds greater than 0 and at most ${MAX_INTERVAL_SECONDS}`);
-  }
-  return value;
+// Timers take at most 2^31-1 ms; a day (the table's bound) is far beyond any sensible interval anyway.
+function seconds(above = 0, max = 86_400): Validator {
+  return (value) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= above || value > max) {
+      throw new Error(`must be a number of seconds greater than ${above} and at most ${max}`);
+    }
+    return value;
+  };
 }
 
 function nonEmptyString(value: unknown): string {
@@ -87,19 +84,27 @@ function logLevel(value: unknown): LogLevel {
   return level;
 }
 
-const SCHEMA: Record<string, Record<string, Validator>> = {
-  server: { host: nonEmptyString, port: integer(1, 65535), body_limit_bytes: integer(1024, 2 ** 31) },
-  auth: { allowlist_path: nonEmptyString, poll_interval_seconds: interval },
-  stats: {
-    output_path: nonEmptyString,
-    spool_dir: nonEmptyString,
-    flush_interval_seconds: interval,
-    max_buffered_records: integer(1, 10_000_000),
-    rotate_bytes: integer(1, Number.MAX_SAFE_INTEGER),
-  },
-  logging: { level: logLevel },
-  metrics: { host: nonEmptyString, port: integer(1, 65535) },
-};
+function validatorOf(s: Setting): Validator {
+  switch (s.kind) {
+    case 'integer':
+      return integer(s.min, s.max);
+    case 'seconds':
+      return seconds(s.min, s.max);
+    case 'string':
+      return nonEmptyString;
+    case 'log-level':
+      return logLevel;
+    case 'duration':
+      throw new Error(`${s.name}: durations are nginx's, not the service's`);
+  }
+}
+
+/** Each key's check, by its kind and range in the settings table. */
+const SCHEMA: Record<string, Record<string, Validator>> = {};
+for (const s of SERVICE_SETTINGS) {
+  const [section, key] = s.name.split('.') as [string, string];
+  (SCHEMA[section] ??= {})[key] = validatorOf(s);
+}
 
 /** Environment values arrive as text: give them the type they spell. */
 export function coerceEnvValue(raw: string): boolean | number | string {

@@ -1,3 +1,4 @@
+import { durationMs, setting } from '../../lmgate/src/settings';
 /** The allow-list the e2e stack starts with. Keys are made up; none is a real provider key. */
 export interface TestKey {
   id: string;
@@ -11,8 +12,8 @@ export const KEYS = {
   gamma: { id: '303', key: 'ya29.e2e-gamma-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b', owner: 'team-gamma' },
 } as const satisfies Record<string, TestKey>;
 
-/** How long nginx keeps an auth decision (LMGATE_AUTH_CACHE_TTL; E2E_AUTH_CACHE_TTL, 2s on a stack of the suite unless a file sets it). */
-export const AUTH_CACHE_SECONDS = 2;
+/** How long nginx keeps an auth decision (LMGATE_AUTH_CACHE_TTL): production's default on a stack of the suite unless a file sets E2E_AUTH_CACHE_TTL. */
+export const AUTH_CACHE_SECONDS = durationMs(String(setting('LMGATE_AUTH_CACHE_TTL').default)) / 1000;
 
 /** Added to and removed from the allow-list by the hot-reload tests. */
 export const HOT_RELOAD_KEY: TestKey = { id: '404', key: 'sk-e2e-hotreload-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d', owner: 'team-new' };

@@ -19,18 +19,11 @@ const HEALTH_TIMEOUT_MS = Number(process.env['E2E_HEALTH_TIMEOUT_MS'] ?? 180_000
 /**
  * nginx's wait for the service's answer about a key (LMGATE_AUTH_TIMEOUT) on the stacks of
  * the files that wait for it on purpose (a service that does not answer): shorter than
- * production's 3 s, which every other stack keeps. Shorter everywhere, a loaded 2-core
- * machine turned some calls of the shared stack into fail-closed 403s.
+ * production's default (the settings table), which every other stack keeps. Shorter
+ * everywhere, a loaded 2-core machine turned some calls of the shared stack into
+ * fail-closed 403s.
  */
 export const AUTH_TIMEOUT_MS = 1_500;
-const PRODUCTION_AUTH_TIMEOUT = '3s';
-/**
- * nginx's wait for a provider's TCP and TLS handshakes (LMGATE_PROVIDER_CONNECT_TIMEOUT):
- * production's 10 s. Shorter, a loaded 2-core machine turned some calls of the shared
- * stack's load burst into 504s; the one file that waits for this timeout on purpose
- * (upstreams.spec.ts) sets its own.
- */
-export const PROVIDER_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * The pid in a stack's project name: the test runner's (global setup passes it to the
@@ -84,8 +77,6 @@ export async function prepareStack(options: StackOptions): Promise<RunInfo> {
     serviceURL: '',
     composeFiles: [...E2E_COMPOSE_FILES, ...overlays],
     composeEnv: {
-      E2E_AUTH_TIMEOUT: PRODUCTION_AUTH_TIMEOUT,
-      E2E_PROVIDER_CONNECT_TIMEOUT: `${PROVIDER_CONNECT_TIMEOUT_MS}ms`,
       ...options.env,
       E2E_RUN_DIR: runDir,
       LMGATE_DATA_DIR: dataDir,
