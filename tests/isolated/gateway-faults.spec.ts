@@ -1,5 +1,6 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { waitForAccessLines } from '../support/access-log';
+import { INTERNAL_ERROR } from '../support/contract';
 import { KEYS } from '../support/keys';
 import { serviceLogs } from '../support/stack';
 
@@ -9,8 +10,6 @@ import { serviceLogs } from '../support/stack';
 // the production configuration.
 
 useOwnStack({ label: 'gateway-faults', overlays: ['docker-compose.njs-fault.yaml'] });
-
-const INTERNAL_ERROR = { error: { type: 'internal_error', message: 'the gateway failed to handle the request' } };
 
 const faults = [
   { where: 'the kept-decision lookup of the rewrite phase', header: { 'x-njs-fault': 'kept' }, logged: 'njs fault injected in the kept-decision lookup' },

@@ -1,4 +1,5 @@
 import { test, expect, useOwnStack } from '../fixtures';
+import { FORBIDDEN } from '../support/contract';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
 import { composeExec, containerId, waitUntilHealthy } from '../support/stack';
 import { inspectContainer } from '../support/docker-engine';
@@ -9,7 +10,6 @@ import { inspectContainer } from '../support/docker-engine';
 // holds, not because a flush came. (Starts that must fail: service-start.spec.ts.)
 useOwnStack({ label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } });
 
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 
 test('graceful stop: every answered call has its line once, written by the stop itself (an hour\'s flush interval), and once still after a restart', async ({ run, stats, tag }) => {

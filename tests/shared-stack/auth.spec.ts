@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { FORBIDDEN } from '../support/contract';
 import { test, expect } from '../fixtures';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 const chatBody = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] };
 

@@ -1,10 +1,10 @@
 import { test, expect } from '../fixtures';
+import { FORBIDDEN } from '../support/contract';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 
 // Spec §3: every place a provider may read a key from must carry the same allow-listed
 // key, or nothing. Otherwise a call could pass the allow-list with one key and be paid
 // for, at the provider, with another.
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const LISTED = KEYS.beta;
 
 const PROVIDERS = [

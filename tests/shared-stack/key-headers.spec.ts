@@ -1,4 +1,5 @@
 import { test, expect } from '../fixtures';
+import { FORBIDDEN } from '../support/contract';
 import { credentialSpellings } from '../../lmgate/test/fixtures/key-header-spellings';
 import { statsBarrier } from '../support/barrier';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
@@ -6,7 +7,6 @@ import { rawFetch, type RawHeaderPairs } from '../support/raw-http';
 
 // Spec §3: one definition of the credentials of a call, read alike by the decision cache,
 // the auth subrequest and the stats record. The same table feeds the service's unit tests.
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 const CHAT = '/openai/v1/chat/completions';
 const BODY = '{"model":"gpt-4o-mini","messages":[]}';
 const ALLOWED = KEYS.beta;

@@ -1,10 +1,11 @@
 import type OpenAI from 'openai';
 import { test, expect } from '../fixtures';
+import { FORBIDDEN } from '../support/contract';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
 import { loadAnthropic, loadOpenAI } from '../support/sdks';
 
-const MESSAGE = 'API key not authorized';
+const MESSAGE = FORBIDDEN.error.message;
 
 test.describe('official SDKs pointed at the gateway', () => {
   let pending: Array<Promise<void>> = [];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FORBIDDEN } from '../support/contract';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, expect } from '../fixtures';
@@ -6,7 +7,6 @@ import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { containerId } from '../support/stack';
 import { inspectContainer } from '../support/docker-engine';
 
-const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,4 +1,5 @@
 import { expect } from '@playwright/test';
+import { FORBIDDEN } from './contract';
 import { AUTH_TIMEOUT_MS, stackURLs } from './lifecycle';
 import { QUERY_KEY } from './keys';
 import type { MockAdmin } from './mock-admin';
@@ -43,7 +44,7 @@ export async function lastAuthRequest(stack: RunInfo, key: string): Promise<{ me
   return requests[key];
 }
 
-export const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } };
+export { FORBIDDEN };
 /** nginx waits for the service at most AUTH_TIMEOUT_MS; the rest is a loaded machine's margin. */
 export const REFUSAL_BOUND_MS = AUTH_TIMEOUT_MS + 1_500;
 
