@@ -65,6 +65,10 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 # nginx answers /healthz once it is up; give it a moment after the container started.
 for _ in $(seq 1 50); do [ "$(status_of "$base/healthz")" = 200 ] && break; sleep 0.1; done
 check "/healthz through nginx" "ok" "$(curl -s "$base/healthz")"
+# The configuration as shipped, with the includes start.sh rendered from the settings
+# table's defaults: what nginx -t says of it in the running container.
+check "nginx -t: the shipped configuration, rendered, is valid" "2" \
+  "$("${compose[@]}" exec -T nginx nginx -t 2>&1 | grep -cE 'syntax is ok|test is successful')"
 check "no key: 403" "403" "$(status_of -X POST "$base/openai/v1/chat/completions" -d '{}')"
 check "no key: 403 JSON body" "$forbidden" "$(curl -s -X POST "$base/openai/v1/chat/completions" -d '{}')"
 check "unknown key: 403 JSON body" "$forbidden" \

@@ -41,41 +41,49 @@ test.describe('allow-list hot reload', () => {
     (await request.post(path, { headers: { authorization: `Bearer ${key}` }, data: '{}' })).status();
 
   test('a key added to the file is accepted within the poll interval (plus the kept refusal and a busy machine\'s second), and a removed key is refused', async ({ request, run, tagged, stats, tag }) => {
-    expect(await status(request, tagged('/openai/v1/chat/completions?step=before'), NEW_KEY.key)).toBe(403);
-    writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
-    const writtenAt = Date.now();
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [50] }).toBe(200);
-    // The service's poll, then nginx's kept refusal of the key (the 403 above) runs out.
-    expect(Date.now() - writtenAt).toBeLessThan((POLL_SECONDS + AUTH_CACHE_SECONDS + 1) * 1000);
-    const lines = await stats.waitForLines(tag, 1);
-    expect(lines[0]?.lmgate_id).toBe(NEW_KEY.id);
-
-    writeAllowList(run.allowListFile, allowListCsv(INITIAL_KEYS.filter((k) => k !== KEYS.gamma)));
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=removed'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(403);
-    expect(await status(request, tagged('/openai/v1/chat/completions?step=other'), KEYS.alpha.key)).toBe(200);
-    writeAllowList(run.allowListFile, original);
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
+    await test.step('a key not on the list is refused', async () => expect(await status(request, tagged('/openai/v1/chat/completions?step=before'), NEW_KEY.key)).toBe(403));
+    await test.step('added to the file: accepted within the poll interval plus the kept refusal, recorded under its id', async () => {
+      writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
+      const writtenAt = Date.now();
+      await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [50] }).toBe(200);
+      // The service's poll, then nginx's kept refusal of the key (the 403 above) runs out.
+      expect(Date.now() - writtenAt).toBeLessThan((POLL_SECONDS + AUTH_CACHE_SECONDS + 1) * 1000);
+      const lines = await stats.waitForLines(tag, 1);
+      expect(lines[0]?.lmgate_id).toBe(NEW_KEY.id);
+    });
+    await test.step('a key removed from the file is refused; the others still pass', async () => {
+      writeAllowList(run.allowListFile, allowListCsv(INITIAL_KEYS.filter((k) => k !== KEYS.gamma)));
+      await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=removed'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(403);
+      expect(await status(request, tagged('/openai/v1/chat/completions?step=other'), KEYS.alpha.key)).toBe(200);
+    });
+    await test.step('the first list written back: the removed key passes again', async () => {
+      writeAllowList(run.allowListFile, original);
+      await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
+    });
   });
 
   test('a removed key stops working within the poll interval plus the auth cache lifetime, even under steady use', async ({ request, run, tagged }) => {
-    writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
-    await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
-    // Keep the cached decision warm, then remove the key.
-    for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=warm'), NEW_KEY.key)).toBe(200);
-    writeAllowList(run.allowListFile, original);
-    const removedAt = Date.now();
-    let refusedAt = 0;
-    while (Date.now() - removedAt < 15_000) {
-      if ((await status(request, tagged('/openai/v1/chat/completions?step=after'), NEW_KEY.key)) === 403) {
-        refusedAt = Date.now();
-        break;
+    await test.step('a key added, and its decision kept warm by steady use', async () => {
+      writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
+      await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
+      for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=warm'), NEW_KEY.key)).toBe(200);
+    });
+    await test.step('removed while in use: refused within the poll interval plus the auth cache lifetime, and from then on', async () => {
+      writeAllowList(run.allowListFile, original);
+      const removedAt = Date.now();
+      let refusedAt = 0;
+      while (Date.now() - removedAt < 15_000) {
+        if ((await status(request, tagged('/openai/v1/chat/completions?step=after'), NEW_KEY.key)) === 403) {
+          refusedAt = Date.now();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(refusedAt, 'the removed key was never refused').toBeGreaterThan(0);
-    // Poll interval + cache lifetime, and a second for a busy machine.
-    expect(refusedAt - removedAt).toBeLessThan((POLL_SECONDS + AUTH_CACHE_SECONDS + 1) * 1000);
-    for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=stays-refused'), NEW_KEY.key)).toBe(403);
+      expect(refusedAt, 'the removed key was never refused').toBeGreaterThan(0);
+      // Poll interval + cache lifetime, and a second for a busy machine.
+      expect(refusedAt - removedAt).toBeLessThan((POLL_SECONDS + AUTH_CACHE_SECONDS + 1) * 1000);
+      for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=stays-refused'), NEW_KEY.key)).toBe(403);
+    });
   });
 
   test('a broken file keeps the previous list', async ({ request, run, tagged }) => {
@@ -85,13 +93,15 @@ test.describe('allow-list hot reload', () => {
     let spelling = 100;
     const decided = async (key: string) => (await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: bearerSpelledApart(key, spelling++) }, data: '{}' })).status();
     for (const broken of ['id,api_key,owner\n1,sk-x,team\n', 'id,api_key,owner,added\n"unterminated,sk-y,team,2026-01-01\n', '']) {
-      const before = await failures();
-      writeAllowList(run.allowListFile, broken);
-      // The service read this version and rejected it (it warns once per version).
-      await expect.poll(failures, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
-      expect(await decided(KEYS.alpha.key), JSON.stringify(broken)).toBe(200);
-      expect(await decided(KEYS.beta.key)).toBe(200);
-      expect(await decided(NEW_KEY.key), 'a key of no version').toBe(403);
+      await test.step(`the file becomes ${JSON.stringify(broken)}: rejected, and the previous list still decides`, async () => {
+        const before = await failures();
+        writeAllowList(run.allowListFile, broken);
+        // The service read this version and rejected it (it warns once per version).
+        await expect.poll(failures, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
+        expect(await decided(KEYS.alpha.key), JSON.stringify(broken)).toBe(200);
+        expect(await decided(KEYS.beta.key)).toBe(200);
+        expect(await decided(NEW_KEY.key), 'a key of no version').toBe(403);
+      });
     }
     // Spec §4: each broken version is warned about (the log line, beside the counter).
     const warnings = (await serviceLogs(run, ['lmgate'], 400)).split('allow-list reload failed; keeping the previous list').length - 1;
@@ -164,23 +174,28 @@ test('stats file unwritable (a directory in its place): calls stay prompt and un
   if (existsSync(run.statsFile)) renameSync(run.statsFile, aside);
   mkdirSync(run.statsFile);
   try {
-    for (let i = 0; i < 5; i++) {
-      const started = Date.now();
-      const response = await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers: chat, data: '{}' });
-      expect(response.status()).toBe(200);
-      expect(Date.now() - started).toBeLessThan(2_000);
-    }
-    await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('recording stats failed; the spool keeps the records for the next run');
+    await test.step('five calls while the stats path is a directory: each answered 200 within 2 s, the failure logged', async () => {
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const response = await request.post(tagged(`/openai/v1/chat/completions?i=${i}`), { headers: chat, data: '{}' });
+        expect(response.status()).toBe(200);
+        expect(Date.now() - started).toBeLessThan(2_000);
+      }
+      await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('recording stats failed; the spool keeps the records for the next run');
+    });
   } finally {
-    // Frozen while the file is swapped back, so no flush lands between the two steps.
-    await freezeService(run, 'lmgate');
-    try {
-      rmSync(run.statsFile, { recursive: true, force: true });
-      if (existsSync(aside)) renameSync(aside, run.statsFile);
-    } finally {
-      await thawService(run, 'lmgate');
-    }
+    await test.step('the stats file is put back (the service frozen meanwhile, so no pass lands between the two moves)', async () => {
+      await freezeService(run, 'lmgate');
+      try {
+        rmSync(run.statsFile, { recursive: true, force: true });
+        if (existsSync(aside)) renameSync(aside, run.statsFile);
+      } finally {
+        await thawService(run, 'lmgate');
+      }
+    });
   }
-  const lines = await stats.waitForLines(tag, 5);
-  expect(lines.every((l) => l.status === 200)).toBe(true);
+  await test.step('the five lines are written from the spool, once each', async () => {
+    const lines = await stats.waitForLines(tag, 5);
+    expect(lines.every((l) => l.status === 200)).toBe(true);
+  });
 });

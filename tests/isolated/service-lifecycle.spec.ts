@@ -59,37 +59,45 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
   for (const outage of outages) {
     test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
       const nginxStartedBefore = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-      await composeExec(run, outage.stop);
+      await test.step(`the service is ${outage.name}`, () => composeExec(run, outage.stop));
       try {
-        // nginx may still hold a decision for this key from before the outage: no longer
-        // than the auth cache lifetime.
-        const stoppedAt = Date.now();
-        await expect
-          .poll(async () => (await request.post(`${CHAT}?lmgate_tag=${tag}-drain`, { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
-            timeout: 10_000,
-            intervals: [100],
-          })
-          .toBe(403);
-        expect(Date.now() - stoppedAt).toBeLessThan((AUTH_CACHE_SECONDS + 1.5) * 1000);
-        for (const [path, headers] of [
-          [CHAT, { authorization: `Bearer ${KEYS.alpha.key}` }],
-          ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
-          ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }],
-        ] as const) {
-          const response = await request.post(tagged(path), { headers, data: '{}', timeout: 15_000 });
-          expect(response.status(), path).toBe(403);
-          expect(await response.json()).toEqual(FORBIDDEN);
-        }
-        await mock.expectNoRequests(tag);
+        await test.step(`calls are refused once the decisions kept from before have run out (within ${AUTH_CACHE_SECONDS + 1.5} s)`, async () => {
+          // nginx may still hold a decision for this key from before the outage: no longer
+          // than the auth cache lifetime.
+          const stoppedAt = Date.now();
+          await expect
+            .poll(async () => (await request.post(`${CHAT}?lmgate_tag=${tag}-drain`, { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
+              timeout: 10_000,
+              intervals: [100],
+            })
+            .toBe(403);
+          expect(Date.now() - stoppedAt).toBeLessThan((AUTH_CACHE_SECONDS + 1.5) * 1000);
+        });
+        await test.step('every provider: the 403 JSON, nothing proxied', async () => {
+          for (const [path, headers] of [
+            [CHAT, { authorization: `Bearer ${KEYS.alpha.key}` }],
+            ['/anthropic/v1/messages', { 'x-api-key': KEYS.beta.key }],
+            ['/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent', { authorization: `Bearer ${KEYS.gamma.key}` }],
+          ] as const) {
+            const response = await request.post(tagged(path), { headers, data: '{}', timeout: 15_000 });
+            expect(response.status(), path).toBe(403);
+            expect(await response.json()).toEqual(FORBIDDEN);
+          }
+          await mock.expectNoRequests(tag);
+        });
       } finally {
-        await composeExec(run, ['start', 'lmgate']);
-        await waitUntilHealthy(run, 'lmgate');
+        await test.step('the service is started again and healthy', async () => {
+          await composeExec(run, ['start', 'lmgate']);
+          await waitUntilHealthy(run, 'lmgate');
+        });
       }
-      await expect
-        .poll(async () => (await request.post(tagged(`${CHAT}?after=1`), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
-          timeout: 15_000,
-        })
-        .toBe(200);
+      await test.step('calls are authorized again, without an nginx restart', () =>
+        expect
+          .poll(async () => (await request.post(tagged(`${CHAT}?after=1`), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' })).status(), {
+            timeout: 15_000,
+          })
+          .toBe(200),
+      );
       const nginxStartedAfter = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
       expect(nginxStartedAfter).toBe(nginxStartedBefore);
     });

@@ -1,4 +1,4 @@
-import { expect } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { FORBIDDEN } from './contract';
 import { AUTH_TIMEOUT_MS, stackURLs } from './lifecycle';
 import { QUERY_KEY } from './keys';
@@ -61,19 +61,24 @@ export interface Outage {
  * 403 JSON within the bound and reach no provider; once it is back, calls pass again.
  */
 export async function expectFailClosedThrough(run: RunInfo, mock: MockAdmin, tag: string, outage: Outage): Promise<void> {
-  await outage.down(run);
+  await test.step(`the service is ${outage.name}`, () => outage.down(run));
   try {
-    const calls = await Promise.all([0, 1, 2].map((i) => call(run, faultKey('allow', `${tag}-${i}`), tag, i)));
-    for (const [i, { status, body, ms }] of calls.entries()) {
-      expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
-      expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
-    }
-    expect(await mock.requests(tag)).toEqual([]);
+    await test.step(`three calls meanwhile: each the 403 JSON within ${REFUSAL_BOUND_MS} ms, none proxied`, async () => {
+      const calls = await Promise.all([0, 1, 2].map((i) => call(run, faultKey('allow', `${tag}-${i}`), tag, i)));
+      for (const [i, { status, body, ms }] of calls.entries()) {
+        expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
+        expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
+      }
+      expect(await mock.requests(tag)).toEqual([]);
+    });
   } finally {
-    await outage.up(run);
-    await waitUntilHealthy(run, 'lmgate');
-    // A recreated container has a new address.
-    await stackURLs(run);
+    await test.step('the service is back and healthy (a recreated container at its new address)', async () => {
+      await outage.up(run);
+      await waitUntilHealthy(run, 'lmgate');
+      await stackURLs(run);
+    });
   }
-  await expect.poll(async () => (await call(run, faultKey('allow', `${tag}-after`), `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200);
+  await test.step('a call is authorized again, without an nginx restart', () =>
+    expect.poll(async () => (await call(run, faultKey('allow', `${tag}-after`), `${tag}-after`, 0)).status, { timeout: 10_000 }).toBe(200),
+  );
 }
