@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { RUN_CERTIFICATES_ENV } from './tests/support/certs';
 import { buildImages, prepareStack, PROJECT_PREFIX, stackByName, startStack } from './tests/support/lifecycle';
-import { PROJECT_ROOT, rememberSharedStackStart, RUN_INFO_FILE, RUN_START_FAILED_FILE } from './tests/support/run-info';
+import { teardownRun } from './global-teardown';
+import { PROJECT_ROOT, RUN_INFO_FILE, RUN_START_FAILED_FILE, type SharedStackStart } from './tests/support/run-info';
 import { checkDocker, composePackage, downStack, projectsWithPrefix } from './tests/support/stack';
 
 function isAlive(pid: number): boolean {
@@ -34,10 +35,11 @@ function writeAtomically(path: string, text: string): void {
 /**
  * Builds what the images copy and the images, then starts the stack the shared-stack tests
  * use, without waiting for it: the workers start, and the isolated files bring up their own
- * stacks, meanwhile. The fixtures wait for RUN_INFO_FILE (or RUN_START_FAILED_FILE);
- * global teardown waits for the start before taking the stack down.
+ * stacks, meanwhile. The fixtures wait for RUN_INFO_FILE (or RUN_START_FAILED_FILE).
+ * Returns the run's teardown (global-teardown.ts), which waits for the start before taking
+ * the stack down: Playwright runs it at the end, and it holds the start itself.
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(): Promise<() => Promise<void>> {
   const started = Date.now();
   rmSync(RUN_INFO_FILE, { force: true });
   rmSync(RUN_START_FAILED_FILE, { force: true });
@@ -55,10 +57,16 @@ export default async function globalSetup(): Promise<void> {
   const info = await prepareStack({ standalone });
   // The isolated files' stacks copy this stack's certificates (removed with it, after them).
   process.env[RUN_CERTIFICATES_ENV] = join(info.runDir, 'certs');
-  await buildImages(info);
+  try {
+    await buildImages(info);
+  } catch (error) {
+    // No teardown runs after a failed set-up: nothing of it may stay.
+    rmSync(info.runDir, { recursive: true, force: true });
+    throw error;
+  }
   process.env['E2E_RUN_INFO'] = RUN_INFO_FILE;
   const keepOnFailure = process.env['E2E_KEEP_STACK'] === '1';
-  rememberSharedStackStart({
+  const start: SharedStackStart = {
     info,
     started: startStack(info, { keepOnFailure, runner: composePackage, recordEvents: true }).then(
       () => {
@@ -74,6 +82,7 @@ export default async function globalSetup(): Promise<void> {
         return false;
       },
     ),
-  });
+  };
   console.log(`[e2e] images ready in ${((Date.now() - started) / 1000).toFixed(1)} s; the shared stack ${info.project} is starting`);
+  return () => teardownRun(start);
 }

@@ -1,29 +1,29 @@
 import { rmSync } from 'node:fs';
 import { PROJECT_PREFIX, runnerPid, sweepRunStacks } from './tests/support/lifecycle';
-import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackFailure, sharedStackStart } from './tests/support/run-info';
+import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackFailure, type SharedStackStart } from './tests/support/run-info';
 import { projectObjects } from './tests/support/docker-engine';
 import { downStack, projectsWithPrefix } from './tests/support/stack';
 
 /**
- * Takes the run's stacks down with their volumes, also after failures: the shared one
+ * The run's teardown, which global setup returns (Playwright runs it at the end): takes the
+ * run's stacks down with their volumes, also after failures: the shared one
  * (E2E_KEEP_STACK=1 keeps it) and, beside it, any stack of a file whose removal a worker's
  * end cut short.
  */
-export default async function globalTeardown(): Promise<void> {
+export async function teardownRun(start: SharedStackStart): Promise<void> {
   const started = Date.now();
   // Read before the down below removes it: a run whose shared stack did not start fails.
   const failure = sharedStackFailure();
-  const start = sharedStackStart();
-  await Promise.all([sweepRunStacks(start?.info.project), start ? downSharedStack(start) : undefined]);
+  await Promise.all([sweepRunStacks(start.info.project), downSharedStack(start)]);
   // Nothing of the run may be left but what E2E_KEEP_STACK=1 keeps.
-  const kept = process.env['E2E_KEEP_STACK'] === '1' ? start?.info.project : undefined;
+  const kept = process.env['E2E_KEEP_STACK'] === '1' ? start.info.project : undefined;
   const left = (await projectsWithPrefix(`${PROJECT_PREFIX}${runnerPid()}-`)).filter((project) => project !== kept);
   if (left.length > 0) throw new Error(`the run left stacks behind: ${left.join(', ')}`);
   if (failure !== null) throw new Error(`the shared e2e stack did not start, so the tests that had not begun were skipped: ${failure}`);
-  if (start && process.env['E2E_KEEP_STACK'] !== '1') console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (process.env['E2E_KEEP_STACK'] !== '1') console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function downSharedStack(start: NonNullable<ReturnType<typeof sharedStackStart>>): Promise<void> {
+async function downSharedStack(start: SharedStackStart): Promise<void> {
   // The start may still be going (a run that ended early): it must finish before the down.
   await start.started;
   const { info } = start;

@@ -3,12 +3,12 @@ import { defineConfig } from '@playwright/test';
 /**
  * The end-to-end suite: global setup brings up docker-compose.yaml + docker-compose.e2e.yaml
  * under a unique project name, tests drive it through nginx with the request fixture, and
- * global teardown takes it down. The gateway URL comes from the run's description file.
+ * the teardown global setup returns (global-teardown.ts) takes it down. The gateway URL
+ * comes from the run's description file.
  */
 export default defineConfig({
   testDir: './tests',
   globalSetup: './global-setup.ts',
-  globalTeardown: './global-teardown.ts',
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,

@@ -61,17 +61,8 @@ export function composeIsStandalone(): boolean {
   return process.env['E2E_COMPOSE_STANDALONE'] === '1';
 }
 
-/** The shared stack's start, begun by global setup and awaited by global teardown (the runner's process). */
-interface SharedStackStart {
+/** The shared stack's start, begun by global setup and awaited by the run's teardown, which global setup returns. */
+export interface SharedStackStart {
   info: RunInfo;
   started: Promise<boolean>;
-}
-const SHARED_START = Symbol.for('lmgate.e2e.sharedStackStart');
-
-export function rememberSharedStackStart(start: SharedStackStart): void {
-  (globalThis as Record<symbol, unknown>)[SHARED_START] = start;
-}
-
-export function sharedStackStart(): SharedStackStart | undefined {
-  return (globalThis as Record<symbol, unknown>)[SHARED_START] as SharedStackStart | undefined;
 }
