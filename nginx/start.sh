@@ -1,17 +1,15 @@
 #!/bin/bash
-# The gateway container's entry point: nginx (by exec, so it gets the container's signals)
-# with two helpers beside it.
+# The gateway container's entry point: it checks nginx's settings and renders them (the
+# /tmp includes of nginx.conf), then becomes nginx (by exec, so it gets the container's
+# signals), with two helpers beside it.
 #
 # - nginx puts the request line into every error-log line about a request, and Vertex AI
 #   takes the API key in the query (?key=…): the error log passes through sed, which masks
 #   that parameter as the access log (njs/lmgate_secrets.js) and the stats file
 #   (lmgate/src/records.ts) do — also in other case, percent-encoded (k%65y=), after an
 #   encoded separator (%3F, %26), every one of them.
-# - nginx 1.26 resolves the providers' names of its upstream blocks only when it loads its
-#   configuration (`server … resolve` needs 1.27.3). A watcher looks the names up every
-#   LMGATE_RESOLVE_INTERVAL_SECONDS and, when their addresses changed and all
-#   still resolve, makes nginx reload: a graceful reload keeps running calls and streams
-#   on the old workers, which write their calls' stats records as they end.
+# - the watcher of the providers' addresses (provider-watch.sh), which reloads nginx when a
+#   provider moved.
 #
 # Every setting's default is in the settings table (config/settings.json, copied into the
 # image): an unset or empty variable takes it.
@@ -70,59 +68,8 @@ auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "$(value_of LMGATE_AUTH_TIMEOUT)")
 provider_connect_timeout=$(duration LMGATE_PROVIDER_CONNECT_TIMEOUT "$(value_of LMGATE_PROVIDER_CONNECT_TIMEOUT)")
 printf 'proxy_send_timeout %s;\nproxy_read_timeout %s;\n' "$auth_timeout" "$auth_timeout" >/tmp/lmgate-auth-timeouts.conf
 printf 'proxy_connect_timeout %s;\n' "$provider_connect_timeout" >/tmp/lmgate-provider-timeouts.conf
-# The provider names of the upstream blocks (the configuration does not change under us).
-mapfile -t provider_names < <(sed -nE 's/^[[:space:]]*server[[:space:]]+([A-Za-z0-9.-]+):443\b.*/\1/p' "$conf" | sort -u)
-
-# Sets $current: each provider name with its IPv4 addresses, a line each. Fails when a
-# name does not resolve (a reload would then fail too). It runs every interval, so it
-# forks once per name (getent) and does the rest in bash.
-lookup_providers() {
-  local name answer address found
-  current=''
-  for name in "${provider_names[@]}"; do
-    answer=$(getent ahostsv4 "$name") || return 1
-    found=''
-    while read -r address _; do
-      case " $found " in *" $address "*) ;; *) found+=" $address" ;; esac
-    done <<<"$answer"
-    [ -n "$found" ] || return 1
-    current+="$name$found"$'\n'
-  done
-}
-
-# True when some name answers none of the addresses nginx loaded for it: a rotating DNS
-# answer that still includes one of them is no reason to reload.
-moved() {
-  local loaded=$1 current=$2 name addresses address
-  while read -r name addresses; do
-    [ -n "$name" ] || continue
-    local still=0
-    for address in $addresses; do
-      case " $(grep "^$name " <<<"$current" | cut -d' ' -f2-) " in *" $address "*) still=1 ;; esac
-    done
-    [ "$still" = 1 ] || return 0
-  done <<<"$loaded"
-  return 1
-}
-
-watch_provider_addresses() {
-  if ! command -v getent >/dev/null; then
-    echo "lmgate: getent is missing: provider addresses are not watched (restart nginx after a provider moves)" >&2
-    return
-  fi
-  local loaded current
-  lookup_providers || true
-  loaded=$current
-  while sleep "$interval"; do
-    lookup_providers || continue
-    [ "$current" != "$loaded" ] || continue
-    if moved "$loaded" "$current"; then
-      echo "lmgate: provider addresses changed, reloading nginx: $(echo "$current" | tr '\n' ';')" >&2
-      # $$ is the shell that becomes nginx by exec below: the master process.
-      kill -HUP $$ && loaded=$current
-    fi
-  done
-}
-
-watch_provider_addresses &
+# Beside nginx: the watcher of the providers' addresses (provider-watch.sh), which makes
+# nginx reload when a provider moved. $$ is this shell, which becomes nginx's master by the
+# exec below.
+/usr/local/bin/lmgate-provider-watch "$interval" "$conf" $$ &
 exec nginx -g 'daemon off;' "$@" 2> >(exec sed -u -E 's/(([?&]|%3f|%26)(k|%6b|%4b)(e|%65|%45)(y|%79|%59)=)[^&#?[:space:]"]*/\1***/gI' >&2)

@@ -17,20 +17,19 @@ const ROTATE_BYTES = 100 * 1024 * 1024;
 const rotatedFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('stats.jsonl.'));
 
 test('the line that takes the stats file past 100 MiB ends it, the file is rotated, the next line starts a new one', async ({ run, request, tagged, tag, stats }) => {
+  // 100 MiB written and read back on a busy machine: seconds.
+  test.setTimeout(90_000);
   const fillerTag = `${tag}-filler`;
   await test.step('the stats file is filled to 256 bytes under 100 MiB: less than any stats line', () => {
-    // Lines the service could have written (the suite's reader parses every line).
-    const line = (n: number, padBytes = 1000) => `${JSON.stringify({ endpoint: `/openai/filler?lmgate_tag=${fillerTag}`, request_id: `filler-${n}`, pad: 'x'.repeat(padBytes) })}\n`;
+    // Lines the service could have written (the suite's reader parses every line): one
+    // line repeated, and a last one that takes the file to the byte.
+    const line = (padBytes: number) => `${JSON.stringify({ endpoint: `/openai/filler?lmgate_tag=${fillerTag}`, request_id: 'filler', pad: 'x'.repeat(padBytes) })}\n`;
     const target = ROTATE_BYTES - 256;
-    const lines: string[] = [];
-    let bytes = 0;
-    for (let n = 100000; bytes + 2 * Buffer.byteLength(line(n)) <= target; n++) {
-      lines.push(line(n));
-      bytes += Buffer.byteLength(line(n));
-    }
-    // The last line takes the file to the byte.
-    lines.push(line(999999, 1000 + target - bytes - Buffer.byteLength(line(999999))));
-    appendFileSync(run.statsFile, lines.join(''));
+    const filler = line(1000);
+    const count = Math.floor(target / filler.length) - 1;
+    const rest = target - count * filler.length;
+    const last = line(1000 + rest - filler.length);
+    appendFileSync(run.statsFile, filler.repeat(count) + last);
     // The service runs as a user of its own.
     chmodSync(run.statsFile, 0o666);
     expect(statSync(run.statsFile).size).toBe(target);
