@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ControlError } from '../src/controls.js';
 import { checkExpectations, expectationFailedPlan, parseExpectations, type ExpectationSubject } from '../src/expectations.js';
-import type { MockUpstream } from '../src/server.js';
-import { rawRequest, records, startLocal, type Json } from './helpers.js';
+import { localMockForFile, rawRequest, records, type Json } from './helpers.js';
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -135,17 +134,7 @@ describe('parseExpectations / checkExpectations', () => {
 });
 
 describe('expectations through the mock', () => {
-  let mock: MockUpstream;
-
-  beforeAll(async () => {
-    mock = await startLocal();
-  });
-  afterAll(async () => {
-    await mock.close();
-  });
-  beforeEach(async () => {
-    await fetch(`${mock.adminUrl}/requests`, { method: 'DELETE' });
-  });
+  const mock = localMockForFile({ emptyJournalBeforeEach: true });
 
   it('answers the provider reply when every expectation holds', async () => {
     const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { RequestRecord } from '../src/recorder.js';
@@ -90,4 +91,30 @@ export function sseJson(text: string): Json[] {
   return parseSse(text)
     .filter((event) => event.data !== '[DONE]')
     .map((event) => JSON.parse(event.data) as Json);
+}
+
+/**
+ * A mock of the file's own, started before its tests and closed after them (optionally its
+ * journal emptied before each test). The object stands for the mock once it has started.
+ */
+export function localMockForFile(options: { emptyJournalBeforeEach?: boolean } = {}): MockUpstream {
+  let started: MockUpstream | undefined;
+  beforeAll(async () => {
+    started = await startLocal();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  if (options.emptyJournalBeforeEach) {
+    beforeEach(async () => {
+      await fetch(`${started!.adminUrl}/requests`, { method: 'DELETE' });
+    });
+  }
+  return new Proxy({} as MockUpstream, {
+    get: (_target, property) => {
+      if (!started) throw new Error('the mock starts in beforeAll');
+      const value: unknown = Reflect.get(started, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(started) : value;
+    },
+  });
 }

@@ -1,22 +1,11 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { headersFromRaw, type RequestRecord } from '../src/recorder.js';
-import type { MockUpstream } from '../src/server.js';
 import { connect } from 'node:net';
-import { rawRequest, records, sseJson, startLocal } from './helpers.js';
+import { localMockForFile, rawRequest, records, sseJson, startLocal } from './helpers.js';
 
-let mock: MockUpstream;
-
-beforeAll(async () => {
-  mock = await startLocal();
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(async () => {
-  await fetch(`${mock.adminUrl}/requests`, { method: 'DELETE' });
-});
+const mock = localMockForFile({ emptyJournalBeforeEach: true });
 
 describe('recording', () => {
   it('keeps an invalid JSON body byte for byte and summarises the exact reply', async () => {

@@ -1,17 +1,9 @@
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LARGE_MIN_BYTES, UTF8_SENTENCE, utf8SplitPlan } from '../src/scenarios.js';
-import type { MockUpstream } from '../src/server.js';
-import { postJson, rawRequest, records, startLocal, type Json } from './helpers.js';
+import { postJson, rawRequest, records, localMockForFile, type Json } from './helpers.js';
 
-let mock: MockUpstream;
-
-beforeAll(async () => {
-  mock = await startLocal();
-});
-afterAll(async () => {
-  await mock.close();
-});
+const mock = localMockForFile();
 
 const GOOGLE_PATH = '/v1beta1/projects/p/locations/europe-west4/publishers/google/models/gemini-1.5-pro-002:generateContent';
 

@@ -1,15 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MockUpstream } from '../src/server.js';
-import { parseSse, postJson, rawRequest, sseJson, startLocal, type Json } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { parseSse, postJson, rawRequest, sseJson, localMockForFile, type Json } from './helpers.js';
 
-let mock: MockUpstream;
-
-beforeAll(async () => {
-  mock = await startLocal();
-});
-afterAll(async () => {
-  await mock.close();
-});
+const mock = localMockForFile();
 
 const GOOGLE_PATH = '/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro';
 const FULL = 'input=100,output=40,cached=30,cache_write=20,reasoning=12,tool_prompt=5';
