@@ -33,8 +33,21 @@ function allowing(id, maskedKey) {
     return ALLOW_PREFIX + JSON.stringify([id, maskedKey]);
 }
 
-function allowed(decision) {
-    return decision.indexOf(ALLOW_PREFIX) === 0 ? JSON.parse(decision.slice(ALLOW_PREFIX.length)) : null;
+// A kept decision as [id, masked key] (an allow), DENY, or null when it cannot be read (one
+// kept by an earlier version of this file, whose zone outlives a reload): not kept, then.
+function readDecision(decision) {
+    if (decision === DENY) {
+        return DENY;
+    }
+    if (decision === undefined || decision.indexOf(ALLOW_PREFIX) !== 0) {
+        return null;
+    }
+    try {
+        var allow = JSON.parse(decision.slice(ALLOW_PREFIX.length));
+        return Array.isArray(allow) && allow.length === 2 && typeof allow[0] === 'string' && typeof allow[1] === 'string' ? allow : null;
+    } catch (e) {
+        return null;
+    }
 }
 
 function kept(r) {
@@ -42,22 +55,21 @@ function kept(r) {
     if (credentials.callKey(found) === null) {
         return DENY;
     }
-    var decision = ngx.shared.lmgate_auth_decisions.get(decisionKey(found));
-    if (decision === undefined) {
+    var decision = readDecision(ngx.shared.lmgate_auth_decisions.get(decisionKey(found)));
+    if (decision === null) {
         return 'ask';
     }
-    var allow = allowed(decision);
-    if (allow === null) {
+    if (decision === DENY) {
         return DENY;
     }
-    r.variables.lmgate_id = allow[0];
-    r.variables.lmgate_masked_key = allow[1];
+    r.variables.lmgate_id = decision[0];
+    r.variables.lmgate_masked_key = decision[1];
     return 'allow';
 }
 
 function answer(r, decision) {
-    var allow = allowed(decision);
-    if (allow !== null) {
+    var allow = readDecision(decision);
+    if (allow !== null && allow !== DENY) {
         r.headersOut['X-LMGate-ID'] = allow[0];
         r.headersOut['X-LMGate-Masked-Key'] = allow[1];
         r.return(200);
@@ -84,7 +96,7 @@ async function check(r) {
     }
     var key = decisionKey(found);
     var decision = ngx.shared.lmgate_auth_decisions.get(key);
-    if (decision !== undefined) {
+    if (readDecision(decision) !== null) {
         // Kept by a call that asked while this one was on its way here.
         answer(r, decision);
         return;
