@@ -43,10 +43,12 @@ for (const [mode, what] of failures) {
 test('controls: an allowed answer passes and is kept (one question for two calls); a refusal is kept too', async ({ run, tag, mock }) => {
   const allow = faultKey('allow', tag);
   const deny = faultKey('deny', tag);
-  expect([(await call(run, allow, tag, 0)).status, (await call(run, allow, tag, 1)).status]).toEqual([200, 200]);
-  expect([(await call(run, deny, `${tag}-deny`, 0)).status, (await call(run, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]);
-  expect([await authCalls(run, allow), await authCalls(run, deny)]).toEqual([1, 1]);
-  expect(await mock.requests(tag)).toHaveLength(2);
+  await test.step('an allowed key twice: both pass', async () => expect([(await call(run, allow, tag, 0)).status, (await call(run, allow, tag, 1)).status]).toEqual([200, 200]));
+  await test.step('a refused key twice: both refused', async () => expect([(await call(run, deny, `${tag}-deny`, 0)).status, (await call(run, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]));
+  await test.step('the stand-in was asked once about each key; only the allowed calls reached the provider', async () => {
+    expect([await authCalls(run, allow), await authCalls(run, deny)]).toEqual([1, 1]);
+    expect(await mock.requests(tag)).toHaveLength(2);
+  });
 });
 
 test('GET /auth receives headers only (spec §1): a call with a 1 MiB body and unrelated headers asks as a bodiless GET with the credential headers alone', async ({ run, tag, mock }) => {

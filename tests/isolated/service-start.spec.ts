@@ -21,20 +21,26 @@ for (const start of starts) {
     // Readable by no one but root: the service runs as another user.
     if (start.unreadable) chmodSync(info.allowListFile, 0o000);
     try {
-      const failure = await upStack(info).then(
-        () => null,
-        (error: Error) => error,
-      );
-      expect(failure, 'docker compose up must fail').not.toBeNull();
-      const logs = await serviceLogs(info, ['lmgate']);
-      expect(logs).toContain(start.logged);
-      expect(logs).toContain('lmgate: cannot start:');
-      // Compose may not even have created nginx's container; if it did, it never ran.
-      for (const { Id } of await projectContainers(info.project, 'nginx')) {
-        const state = (await inspectContainer(Id))['State'] as { StartedAt: string; Status: string };
-        expect(state.Status, await containerStatus(info)).toBe('created');
-        expect(state.StartedAt.startsWith('0001-01-01')).toBe(true);
-      }
+      await test.step('docker compose up fails', async () => {
+        const failure = await upStack(info).then(
+          () => null,
+          (error: Error) => error,
+        );
+        expect(failure, 'docker compose up must fail').not.toBeNull();
+      });
+      await test.step("the service's log names the file and the problem", async () => {
+        const logs = await serviceLogs(info, ['lmgate']);
+        expect(logs).toContain(start.logged);
+        expect(logs).toContain('lmgate: cannot start:');
+      });
+      await test.step('nginx never ran', async () => {
+        // Compose may not even have created nginx's container; if it did, it never ran.
+        for (const { Id } of await projectContainers(info.project, 'nginx')) {
+          const state = (await inspectContainer(Id))['State'] as { StartedAt: string; Status: string };
+          expect(state.Status, await containerStatus(info)).toBe('created');
+          expect(state.StartedAt.startsWith('0001-01-01')).toBe(true);
+        }
+      });
     } finally {
       await removeStack(info);
     }
