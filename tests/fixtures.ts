@@ -231,6 +231,10 @@ export { expect };
 export function useOwnStack(stack: OwnStack): void {
   test.use({ ownStack: stack });
   test.describe.configure({ mode: 'default' });
+  // These tests stop, start, freeze and recreate containers: on a loaded 2-core machine a
+  // graceful stop (up to 20 s), a restart and its health check take more than the default
+  // 30 s (CI runs timed out in the restarts of service-lifecycle and upstreams).
+  test.beforeEach(() => test.setTimeout(90_000));
   test.afterAll(async ({ ownStacks }) => {
     try {
       await ownStacks.expectAccounting();

@@ -13,8 +13,6 @@ import type { StatsFile } from '../support/stats-file';
 // drops the service can see. A stack of its own (these stop its containers), its tests one
 // after another.
 useOwnStack({ label: 'recording' });
-// Each test stops and starts a container under load: seconds on a busy machine.
-test.beforeEach(() => test.setTimeout(90_000));
 
 const LOOPS = 8;
 

@@ -9,9 +9,6 @@ import { inspectContainer } from '../support/docker-engine';
 // hour: the graceful test's lines are in the file because the stop writes what the spool
 // holds, not because a flush came. (Starts that must fail: service-start.spec.ts.)
 useOwnStack({ label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } });
-// Each test stops the service (a graceful stop may take its 20 s) and starts it again: on
-// a loaded machine more than the default 30 s (a CI run timed out waiting for the restart).
-test.beforeEach(() => test.setTimeout(90_000));
 
 const CHAT = '/openai/v1/chat/completions';
 
