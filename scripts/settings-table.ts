@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTINGS, variableOf, type Setting } from '../lmgate/src/settings';
+import { rangeOf, SETTINGS, variableOf, type Setting } from '../lmgate/src/settings';
 
 export const README = join(import.meta.dirname, '..', 'README.md');
 export const BEGIN = '<!-- settings table: generated from config/settings.json by `npm run settings` -->';
@@ -16,9 +16,9 @@ function allowed(s: Setting): string {
     case 'duration':
       return 'a duration: `500ms`, `3s`';
     case 'seconds':
-      return `seconds, more than ${s.min ?? 0}, at most ${s.max ?? 86400}`;
+      return `seconds, more than ${rangeOf(s).min}, at most ${rangeOf(s).max}`;
     case 'integer':
-      return `a whole number from ${s.min ?? 1} to ${s.max ?? Number.MAX_SAFE_INTEGER}`;
+      return `a whole number from ${rangeOf(s).min} to ${rangeOf(s).max}`;
     case 'log-level':
       return 'a log level';
     case 'string':

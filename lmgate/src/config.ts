@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { SETTINGS, type Setting } from './settings.js';
+import { rangeOf, SETTINGS, type Setting } from './settings.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -53,7 +53,7 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 
 type Validator = (value: unknown) => unknown;
 
-function integer(min = 1, max = Number.MAX_SAFE_INTEGER): Validator {
+function integer({ min, max }: { min: number; max: number }): Validator {
   return (value) => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new Error(`must be an integer from ${min} to ${max}`);
@@ -62,8 +62,8 @@ function integer(min = 1, max = Number.MAX_SAFE_INTEGER): Validator {
   };
 }
 
-// Timers take at most 2^31-1 ms; a day (the table's bound) is far beyond any sensible interval anyway.
-function seconds(above = 0, max = 86_400): Validator {
+// Timers take at most 2^31-1 ms: the table bounds intervals far below that (a day).
+function seconds({ min: above, max }: { min: number; max: number }): Validator {
   return (value) => {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= above || value > max) {
       throw new Error(`must be a number of seconds greater than ${above} and at most ${max}`);
@@ -87,9 +87,9 @@ function logLevel(value: unknown): LogLevel {
 function validatorOf(s: Setting): Validator {
   switch (s.kind) {
     case 'integer':
-      return integer(s.min, s.max);
+      return integer(rangeOf(s));
     case 'seconds':
-      return seconds(s.min, s.max);
+      return seconds(rangeOf(s));
     case 'string':
       return nonEmptyString;
     case 'log-level':

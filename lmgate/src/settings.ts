@@ -28,6 +28,16 @@ export function setting(name: string): Setting {
   return found;
 }
 
+/**
+ * The bounds of an integer or seconds setting, from its row: an integer lies from `min` to
+ * `max`; seconds are more than `min` and at most `max`. A row of either kind without them
+ * is a mistake in the table.
+ */
+export function rangeOf(s: Setting): { min: number; max: number } {
+  if (s.min === undefined || s.max === undefined) throw new Error(`${s.name}: a ${s.kind} setting needs min and max in config/settings.json`);
+  return { min: s.min, max: s.max };
+}
+
 /** The environment variable that sets it: nginx's name, or LMGATE_SECTION__KEY. */
 export function variableOf(s: Setting): string {
   return s.part === 'nginx' ? s.name : `LMGATE_${s.name.toUpperCase().replace('.', '__')}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationMs, setting, SETTINGS, variableOf } from '../src/settings.js';
+import { durationMs, rangeOf, setting, SETTINGS, variableOf } from '../src/settings.js';
 
 describe('the settings table', () => {
   it('finds a setting by name, and says which one it lacks', () => {
@@ -11,6 +11,11 @@ describe('the settings table', () => {
     expect(variableOf(setting('LMGATE_AUTH_TIMEOUT'))).toBe('LMGATE_AUTH_TIMEOUT');
     expect(variableOf(setting('stats.flush_interval_seconds'))).toBe('LMGATE_STATS__FLUSH_INTERVAL_SECONDS');
     expect(new Set(SETTINGS.map(variableOf)).size).toBe(SETTINGS.length);
+  });
+
+  it('gives every integer and seconds setting its bounds, and names a row without them', () => {
+    for (const s of SETTINGS.filter((x) => x.kind === 'integer' || x.kind === 'seconds')) expect(rangeOf(s).max, s.name).toBeGreaterThan(rangeOf(s).min);
+    expect(() => rangeOf({ name: 'x.y', part: 'service', kind: 'integer', default: 1, description: '' })).toThrow('x.y: a integer setting needs min and max in config/settings.json');
   });
 
   it('reads a duration as nginx takes it, and refuses anything else', () => {

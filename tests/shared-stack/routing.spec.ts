@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { NOT_FOUND_TYPE } from '../support/contract';
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 
-const NOT_FOUND_TYPE = 'not_found';
 
 const routes = [
   {

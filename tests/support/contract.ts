@@ -6,8 +6,6 @@
 
 /** §3: the body of every refusal, whatever refused the call. */
 export const FORBIDDEN = { error: { type: 'forbidden', message: 'API key not authorized' } } as const;
-/** §3's refusal as the bytes the client receives. */
-export const FORBIDDEN_TEXT = JSON.stringify(FORBIDDEN);
 /** §3: a path that is no provider's prefix, with or without a key. */
 export const NOT_FOUND_TYPE = 'not_found';
 /** §10: a fault of the gateway itself, in the providers' error shape. */
