@@ -66,7 +66,7 @@ export function nonNegativeInt(header: string, raw: string, max = Number.MAX_SAF
 
 const USAGE_KEYS = { input: 'input', output: 'output', cached: 'cached', cache_write: 'cacheWrite', reasoning: 'reasoning', tool_prompt: 'toolPrompt' } as const;
 type UsageKey = keyof typeof USAGE_KEYS;
-const USAGE_SYNTAX = '"<input>,<output>" or "input=<n>,output=<n>[,cached=<c>][,cache_write=<c>][,reasoning=<c>][,tool_prompt=<c>]" (<c>: a number, null or none)';
+const USAGE_SYNTAX = '"input=<n>,output=<n>[,cached=<c>][,cache_write=<c>][,reasoning=<c>][,tool_prompt=<c>]" (<c>: a number, null or none)';
 
 function isUsageKey(key: string): key is UsageKey {
   return Object.hasOwn(USAGE_KEYS, key);
@@ -81,10 +81,6 @@ function parseCount(key: string, raw: string): Count {
 
 function parseUsage(raw: string): Usage {
   const parts = raw.split(',').map((part) => part.trim());
-  if (!parts.some((part) => part.includes('='))) {
-    if (parts.length !== 2) throw new ControlError(`x-mock-usage: expected ${USAGE_SYNTAX}, got "${raw}"`);
-    return { input: nonNegativeInt('x-mock-usage', parts[0] as string), output: nonNegativeInt('x-mock-usage', parts[1] as string) };
-  }
   const usage: Partial<Record<keyof Usage, Count>> = {};
   for (const part of parts) {
     const equals = part.indexOf('=');

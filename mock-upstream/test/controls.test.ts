@@ -6,12 +6,12 @@ function controls(headers: Record<string, string>) {
 }
 
 describe('x-mock-usage', () => {
-  it('defaults to 11,7 with no breakdown', () => {
+  it('defaults to input=11,output=7 with no breakdown', () => {
     expect(controls({}).usage).toEqual({ input: 11, output: 7 });
   });
 
-  it('keeps the old "<input>,<output>" form', () => {
-    expect(controls({ 'x-mock-usage': ' 12 , 5 ' }).usage).toEqual({ input: 12, output: 5 });
+  it('has one syntax: the old "<input>,<output>" form is a 400 that shows the keyed one', () => {
+    expect(() => controls({ 'x-mock-usage': ' 12 , 5 ' })).toThrow('x-mock-usage: expected key=value, got "12" in " 12 , 5 "; syntax: "input=<n>,output=<n>');
   });
 
   it('reads the keyed form, with numbers, null and none', () => {
@@ -36,9 +36,9 @@ describe('x-mock-usage', () => {
     ['a trailing comma', 'input=1,output=2,', 'expected key=value, got ""'],
     ['a negative count', 'input=1,output=2,cached=-1', 'x-mock-usage cached: expected a non-negative integer'],
     ['a fraction', 'input=1.5,output=2', 'x-mock-usage input: expected a non-negative integer'],
-    ['three plain numbers', '1,2,3', 'expected "<input>,<output>" or "input=<n>,output=<n>'],
-    ['one plain number', '12', 'expected "<input>,<output>"'],
-    ['an empty value', '', 'expected "<input>,<output>"'],
+    ['three plain numbers', '1,2,3', 'expected key=value, got "1" in "1,2,3"; syntax: "input=<n>,output=<n>'],
+    ['one plain number', '12', 'expected key=value, got "12"'],
+    ['an empty value', '', 'expected key=value, got ""'],
   ])('rejects %s', (_label, value, message) => {
     expect(() => controls({ 'x-mock-usage': value })).toThrow(ControlError);
     expect(() => controls({ 'x-mock-usage': value })).toThrow(message);

@@ -10,7 +10,7 @@ const BASE: ExpectationSubject = {
   method: 'POST',
   path: '/v1/chat/completions',
   query: 'a=1&b=2',
-  rawHeaders: ['Host', 'api.openai.com', 'Content-Type', 'application/json', 'Authorization', 'Bearer sk-1', 'X-Mock-Usage', '1,2'],
+  rawHeaders: ['Host', 'api.openai.com', 'Content-Type', 'application/json', 'Authorization', 'Bearer sk-1', 'X-Mock-Usage', 'input=1,output=2'],
   body: Buffer.from('{"model":"gpt-4o"}'),
 };
 
@@ -142,7 +142,7 @@ describe('expectations through the mock', () => {
       headers: {
         'Content-Type': 'application/json',
         'X-Custom': 'a, b',
-        'x-mock-usage': '3,4',
+        'x-mock-usage': 'input=3,output=4',
         'x-mock-expect-method': 'POST',
         'x-mock-expect-path': '/v1/chat/completions',
         'x-mock-expect-query': 'lmgate_tag=held',

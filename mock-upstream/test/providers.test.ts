@@ -7,7 +7,7 @@ const GOOGLE_PATH = '/v1/projects/my-project/locations/us-central1/publishers/go
 
 describe('OpenAI', () => {
   it('answers chat completions with a chat.completion and the asked usage and model', async () => {
-    const response = await postJson(`${mock.providerUrl}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [] }, { 'x-mock-usage': '123,45' });
+    const response = await postJson(`${mock.providerUrl}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [] }, { 'x-mock-usage': 'input=123,output=45' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     const body = (await response.json()) as Json;
@@ -38,7 +38,7 @@ describe('OpenAI', () => {
     expect(plainChunks[0].choices[0].delta.role).toBe('assistant');
     expect(plainChunks.at(-1).choices[0].finish_reason).toBe('stop');
 
-    const withUsage = sseJson(await (await postJson(`${mock.providerUrl}/v1/chat/completions`, { stream: true, stream_options: { include_usage: true } }, { 'x-mock-usage': '30,12' })).text());
+    const withUsage = sseJson(await (await postJson(`${mock.providerUrl}/v1/chat/completions`, { stream: true, stream_options: { include_usage: true } }, { 'x-mock-usage': 'input=30,output=12' })).text());
     const last = withUsage.at(-1);
     expect(last.choices).toEqual([]);
     expect(last.usage).toMatchObject({ prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 });
@@ -46,12 +46,12 @@ describe('OpenAI', () => {
   });
 
   it('answers the responses API, plain and streamed', async () => {
-    const plain = (await (await postJson(`${mock.providerUrl}/v1/responses`, { model: 'gpt-4.1', input: 'hi' }, { 'x-mock-usage': '8,3' })).json()) as Json;
+    const plain = (await (await postJson(`${mock.providerUrl}/v1/responses`, { model: 'gpt-4.1', input: 'hi' }, { 'x-mock-usage': 'input=8,output=3' })).json()) as Json;
     expect(plain).toMatchObject({ object: 'response', model: 'gpt-4.1-2025-04-14', status: 'completed', usage: { input_tokens: 8, output_tokens: 3, total_tokens: 11 } });
     expect(plain.id).toMatch(/^resp_/);
     expect(plain.output[0].content[0].type).toBe('output_text');
 
-    const streamed = await postJson(`${mock.providerUrl}/v1/responses`, { stream: true }, { 'x-mock-usage': '20,6', 'x-mock-model': 'gpt-5' });
+    const streamed = await postJson(`${mock.providerUrl}/v1/responses`, { stream: true }, { 'x-mock-usage': 'input=20,output=6', 'x-mock-model': 'gpt-5' });
     const events = parseSse(await streamed.text());
     for (const event of events) expect(JSON.parse(event.data).type).toBe(event.event);
     const types = events.map((event) => event.event);
@@ -63,7 +63,7 @@ describe('OpenAI', () => {
   });
 
   it('answers embeddings', async () => {
-    const body = (await (await postJson(`${mock.providerUrl}/v1/embeddings`, { model: 'text-embedding-3-small', input: 'hello' }, { 'x-mock-usage': '4,0' })).json()) as Json;
+    const body = (await (await postJson(`${mock.providerUrl}/v1/embeddings`, { model: 'text-embedding-3-small', input: 'hello' }, { 'x-mock-usage': 'input=4,output=0' })).json()) as Json;
     expect(body).toMatchObject({ object: 'list', model: 'text-embedding-3-small', usage: { prompt_tokens: 4, total_tokens: 4 } });
     expect(body.data).toHaveLength(1);
     expect(body.data[0]).toMatchObject({ object: 'embedding', index: 0 });
@@ -73,14 +73,14 @@ describe('OpenAI', () => {
 
 describe('Anthropic', () => {
   it('answers messages with a message object', async () => {
-    const body = (await (await postJson(`${mock.providerUrl}/v1/messages`, { model: 'claude', max_tokens: 10, messages: [] }, { 'x-mock-usage': '50,9' })).json()) as Json;
+    const body = (await (await postJson(`${mock.providerUrl}/v1/messages`, { model: 'claude', max_tokens: 10, messages: [] }, { 'x-mock-usage': 'input=50,output=9' })).json()) as Json;
     expect(body).toMatchObject({ type: 'message', role: 'assistant', model: 'claude-3-5-sonnet-20241022', stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 50, output_tokens: 9 } });
     expect(body.id).toMatch(/^msg_/);
     expect(body.content[0].type).toBe('text');
   });
 
   it('streams the Anthropic event sequence with input in message_start and output in message_delta', async () => {
-    const response = await postJson(`${mock.providerUrl}/v1/messages`, { stream: true }, { 'x-mock-usage': '77,31', 'x-mock-model': 'claude-opus' });
+    const response = await postJson(`${mock.providerUrl}/v1/messages`, { stream: true }, { 'x-mock-usage': 'input=77,output=31', 'x-mock-model': 'claude-opus' });
     const events = parseSse(await response.text());
     const names = events.map((event) => event.event);
     expect(names[0]).toBe('message_start');
@@ -97,7 +97,7 @@ describe('Anthropic', () => {
 
 describe('Google Vertex AI', () => {
   it('answers generateContent with the model of the path, on v1 and v1beta1, chosen by Host', async () => {
-    const body = (await (await postJson(`${mock.providerUrl}${GOOGLE_PATH}:generateContent`, { contents: [] }, { 'x-mock-usage': '14,6' })).json()) as Json;
+    const body = (await (await postJson(`${mock.providerUrl}${GOOGLE_PATH}:generateContent`, { contents: [] }, { 'x-mock-usage': 'input=14,output=6' })).json()) as Json;
     expect(body.modelVersion).toBe('gemini-2.0-flash-001');
     expect(body.candidates[0]).toMatchObject({ content: { role: 'model', parts: [{ text: expect.any(String) }] }, finishReason: 'STOP' });
     expect(body.usageMetadata).toMatchObject({ promptTokenCount: 14, candidatesTokenCount: 6, totalTokenCount: 20 });
@@ -113,7 +113,7 @@ describe('Google Vertex AI', () => {
   });
 
   it('streams SSE with CRLF framing and the full usage in the last chunk only', async () => {
-    const response = await rawRequest(`${mock.providerUrl}${GOOGLE_PATH}:streamGenerateContent?alt=sse`, { body: '{}', headers: { 'x-mock-usage': '40,15' } });
+    const response = await rawRequest(`${mock.providerUrl}${GOOGLE_PATH}:streamGenerateContent?alt=sse`, { body: '{}', headers: { 'x-mock-usage': 'input=40,output=15' } });
     expect(response.headers['content-type']).toBe('text/event-stream');
     const text = response.body.toString();
     expect(text).toMatch(/^data: \{.*\}\r\n\r\n/);
@@ -125,7 +125,7 @@ describe('Google Vertex AI', () => {
   });
 
   it('streams one JSON array over several writes without alt=sse', async () => {
-    const response = await rawRequest(`${mock.providerUrl}${GOOGLE_PATH}:streamGenerateContent`, { body: '{}', headers: { 'x-mock-usage': '9,2', 'x-mock-event-delay-ms': '20' } });
+    const response = await rawRequest(`${mock.providerUrl}${GOOGLE_PATH}:streamGenerateContent`, { body: '{}', headers: { 'x-mock-usage': 'input=9,output=2', 'x-mock-event-delay-ms': '20' } });
     expect(response.headers['content-type']).toBe('application/json; charset=UTF-8');
     expect(response.chunks.length).toBeGreaterThan(2);
     const text = response.body.toString();

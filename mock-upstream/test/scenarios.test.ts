@@ -45,7 +45,7 @@ describe('errors', () => {
 describe('scenarios', () => {
   it('large: a valid reply over 3 MiB with usage as the last key', async () => {
     for (const [path, host] of [['/v1/chat/completions', 'api.openai.com'], ['/v1/messages', 'api.anthropic.com'], [GOOGLE_PATH, 'aiplatform.googleapis.com']] as const) {
-      const response = await rawRequest(`${mock.providerUrl}${path}`, { headers: { host, 'x-mock-scenario': 'large', 'x-mock-usage': '1000,2000' }, body: '{}' });
+      const response = await rawRequest(`${mock.providerUrl}${path}`, { headers: { host, 'x-mock-scenario': 'large', 'x-mock-usage': 'input=1000,output=2000' }, body: '{}' });
       expect(response.status).toBe(200);
       expect(response.body.length).toBeGreaterThan(LARGE_MIN_BYTES);
       expect(Number(response.headers['content-length'])).toBe(response.body.length);
@@ -58,7 +58,7 @@ describe('scenarios', () => {
 
   it('gzip: the normal reply compressed, whatever accept-encoding said', async () => {
     const response = await rawRequest(`${mock.providerUrl}/v1/chat/completions`, {
-      headers: { 'content-type': 'application/json', 'accept-encoding': 'identity', 'x-mock-scenario': 'gzip', 'x-mock-usage': '3,4' },
+      headers: { 'content-type': 'application/json', 'accept-encoding': 'identity', 'x-mock-scenario': 'gzip', 'x-mock-usage': 'input=3,output=4' },
       body: '{}',
     });
     expect(response.headers['content-encoding']).toBe('gzip');

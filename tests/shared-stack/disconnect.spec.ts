@@ -1,11 +1,12 @@
 import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
+import { mockUsage } from '../support/usage-cases';
 
 test('a client that disconnects mid-stream still gets its stats line, and the gateway keeps serving', async ({ run, request, tagged, tag, stats, mock }) => {
   const controller = new AbortController();
   const response = await fetch(`${run.gatewayURL}${tagged('/anthropic/v1/messages')}`, {
     method: 'POST',
-    headers: { 'x-api-key': KEYS.beta.key, 'content-type': 'application/json', 'x-mock-event-delay-ms': '700', 'x-mock-usage': '61,40' },
+    headers: { 'x-api-key': KEYS.beta.key, 'content-type': 'application/json', 'x-mock-event-delay-ms': '700', 'x-mock-usage': mockUsage({ input: 61, output: 40 }) },
     body: JSON.stringify({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'long story' }] }),
     signal: controller.signal,
   });

@@ -4,6 +4,7 @@ import { test, expect } from '../fixtures';
 import { INITIAL_KEYS, KEYS } from '../support/keys';
 import { scrape, sumOf } from '../support/metrics';
 import type { StatsLine } from '../support/stats-file';
+import { mockUsage } from '../support/usage-cases';
 
 // Spec §9: the service's Prometheus metrics, on a port of its own inside the compose
 // network; counters move by exactly what the stats lines add up to.
@@ -43,7 +44,7 @@ test.describe('metrics', () => {
     // A model name of this test's own: no other test's calls carry its label.
     const model = `metrics-${tag}`;
     // Every kind of token non-zero somewhere: a kind the service never exported would sum to 0.
-    const headers = { 'x-mock-model': model, 'x-mock-usage': 'input=13,output=5,cached=3,cache_write=2,reasoning=4' };
+    const headers = { 'x-mock-model': model, 'x-mock-usage': mockUsage({ input: 13, output: 5, cached: 3, cache_write: 2, reasoning: 4 }) };
     const calls: Array<[string, Record<string, string>, object, number]> = [
       ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [] }, 200],
       ['/openai/v1/chat/completions', { authorization: `Bearer ${KEYS.alpha.key}` }, { model, messages: [], stream: true, stream_options: { include_usage: true } }, 200],

@@ -4,6 +4,7 @@ import { FORBIDDEN } from '../support/contract';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
 import { loadAnthropic, loadOpenAI } from '../support/sdks';
+import { mockUsage, type MockUsage } from '../support/usage-cases';
 
 const MESSAGE = FORBIDDEN.error.message;
 
@@ -14,22 +15,22 @@ test.describe('official SDKs pointed at the gateway', () => {
     pending = [];
   });
 
-  const openai = async (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '17,9') =>
+  const openai = async (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage: MockUsage = { input: 17, output: 9 }) =>
     new (await loadOpenAI())({
       apiKey,
       baseURL: `${gatewayURL}/openai/v1`,
       defaultQuery: { lmgate_tag: tag },
-      defaultHeaders: { 'x-mock-usage': usage },
+      defaultHeaders: { 'x-mock-usage': mockUsage(usage) },
       maxRetries: 0,
       fetch: recordingFetch(record, pending),
     });
 
-  const anthropic = async (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage = '27,19') =>
+  const anthropic = async (apiKey: string, tag: string, gatewayURL: string, record: Parameters<typeof recordingFetch>[0], usage: MockUsage = { input: 27, output: 19 }) =>
     new (await loadAnthropic())({
       apiKey,
       baseURL: `${gatewayURL}/anthropic`,
       defaultQuery: { lmgate_tag: tag },
-      defaultHeaders: { 'x-mock-usage': usage },
+      defaultHeaders: { 'x-mock-usage': mockUsage(usage) },
       maxRetries: 0,
       fetch: recordingFetch(record, pending),
     });
@@ -50,7 +51,7 @@ test.describe('official SDKs pointed at the gateway', () => {
   });
 
   test('openai: a streaming chat completion with include_usage, and the stats line matches', async ({ run, tag, stats, recordExchange }) => {
-    const client = await openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange, '44,21');
+    const client = await openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange, { input: 44, output: 21 });
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       stream: true,
@@ -99,7 +100,7 @@ test.describe('official SDKs pointed at the gateway', () => {
   });
 
   test('anthropic: a streamed message, and the stats line matches the final usage', async ({ run, tag, stats, recordExchange }) => {
-    const client = await anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange, '52,31');
+    const client = await anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange, { input: 52, output: 31 });
     const stream = client.messages.stream({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Count to three' }] });
     const message = await stream.finalMessage();
     expect(message.usage).toMatchObject({ input_tokens: 52, output_tokens: 31 });

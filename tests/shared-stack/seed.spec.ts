@@ -6,6 +6,7 @@ import { test, expect } from '../fixtures';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { containerId } from '../support/stack';
 import { inspectContainer } from '../support/docker-engine';
+import { mockUsage } from '../support/usage-cases';
 
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -14,7 +15,7 @@ test.describe('seed acceptance criteria', () => {
   test('an authorized call passes through nginx to the upstream and comes back unchanged', async ({ request, mock, tagged, tag }) => {
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
     const response = await request.post(tagged('/openai/v1/chat/completions'), {
-      headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json', 'x-mock-usage': '12,5' },
+      headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json', 'x-mock-usage': mockUsage({ input: 12, output: 5 }) },
       data: body,
     });
     expect(response.status()).toBe(200);
@@ -48,7 +49,7 @@ test.describe('seed acceptance criteria', () => {
   test('after a proxied call a stats line has the right provider, endpoint and status', async ({ request, tagged, stats, tag }) => {
     const path = tagged('/anthropic/v1/messages?beta=true');
     const response = await request.post(path, {
-      headers: { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01', 'x-mock-usage': '30,9' },
+      headers: { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01', 'x-mock-usage': mockUsage({ input: 30, output: 9 }) },
       data: { model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
     });
     expect(response.status()).toBe(200);

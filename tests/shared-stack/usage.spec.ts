@@ -3,75 +3,42 @@ import { waitForAccessLines } from '../support/access-log';
 import { KEYS } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
 import { loadAnthropic, loadOpenAI } from '../support/sdks';
+import { expectedTokens, mockUsage, tokensOf, USAGE_FORMS, type MockUsage, type UsageForm } from '../support/usage-cases';
 
 // Spec §5: the stats line's token totals and breakdown equal what the provider sent, for
-// every provider and form. The mock answers with the providers' real usage shapes
-// (x-mock-usage, mock-upstream/README.md); the expected line follows the spec's table.
-const OPENAI = { authorization: `Bearer ${KEYS.alpha.key}` };
-const ANTHROPIC = { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01' };
-const GOOGLE = { authorization: `Bearer ${KEYS.gamma.key}` };
-const GEMINI = '/google/v1/projects/p/locations/l/publishers/google/models/gemini-2.5-pro';
+// every provider and form (tests/support/usage-cases.ts). The mock answers with the
+// providers' real usage shapes (x-mock-usage, mock-upstream/README.md); the expected line
+// follows the spec's table (expectedTokens). tests/shared-stack/stats.spec.ts runs every
+// form with a usage in input and output only.
 
-const FULL = { input: 100, output: 40, cached: 30, cache_write: 20, reasoning: 12, tool_prompt: 7 };
-const FULL_HEADER = Object.entries(FULL).map(([k, v]) => `${k}=${v}`).join(',');
-
-type Tokens = Pick<import('../support/stats-file').StatsLine, 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_input_tokens' | 'reasoning_tokens'>;
+const FULL: MockUsage = { input: 100, output: 40, cached: 30, cache_write: 20, reasoning: 12, tool_prompt: 7 };
+const FULL_HEADER = mockUsage(FULL);
 
 interface Case {
   name: string;
-  path: string;
-  headers: Record<string, string>;
-  body: object;
-  expected: Tokens;
+  form: UsageForm;
+  usage: MockUsage;
+  headers?: Record<string, string>;
 }
 
-const openaiChat = (stream: boolean): object => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
-const anthropicMessage = (stream: boolean): object => ({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...(stream ? { stream: true } : {}) });
-
-const cases: Case[] = [];
-for (const stream of [false, true]) {
-  const form = stream ? 'stream' : 'JSON';
-  cases.push(
-    { name: `OpenAI chat ${form}, cache and reasoning`, path: '/openai/v1/chat/completions', headers: { ...OPENAI, 'x-mock-usage': FULL_HEADER }, body: openaiChat(stream),
-      expected: { input_tokens: 100, output_tokens: 40, cached_input_tokens: 30, cache_write_input_tokens: 20, reasoning_tokens: 12 } },
-    { name: `OpenAI chat ${form}, plain usage`, path: '/openai/v1/chat/completions', headers: { ...OPENAI, 'x-mock-usage': 'input=9,output=4' }, body: openaiChat(stream),
-      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: 0, cache_write_input_tokens: null, reasoning_tokens: 0 } },
-    { name: `OpenAI responses ${form}, cache and reasoning`, path: '/openai/v1/responses', headers: { ...OPENAI, 'x-mock-usage': FULL_HEADER }, body: { model: 'gpt-4.1', input: 'hi', ...(stream ? { stream: true } : {}) },
-      expected: { input_tokens: 100, output_tokens: 40, cached_input_tokens: 30, cache_write_input_tokens: 20, reasoning_tokens: 12 } },
-    { name: `Anthropic messages ${form}, cache reads and writes`, path: '/anthropic/v1/messages', headers: { ...ANTHROPIC, 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, body: anthropicMessage(stream),
-      expected: { input_tokens: 150, output_tokens: 40, cached_input_tokens: 30, cache_write_input_tokens: 20, reasoning_tokens: null } },
-    // Spec §5: a breakdown the provider sends as JSON null is null; the totals stand.
-    { name: `OpenAI chat ${form}, breakdown fields sent as JSON null`, path: '/openai/v1/chat/completions', headers: { ...OPENAI, 'x-mock-usage': 'input=9,output=4,cached=null,cache_write=null,reasoning=null' }, body: openaiChat(stream),
-      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
-    { name: `Anthropic messages ${form}, cache fields sent as JSON null`, path: '/anthropic/v1/messages', headers: { ...ANTHROPIC, 'x-mock-usage': 'input=9,output=4,cached=null,cache_write=null', 'x-mock-anthropic-deltas': '2,output-only' }, body: anthropicMessage(stream),
-      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
-    { name: `Anthropic messages ${form}, no cache fields`, path: '/anthropic/v1/messages', headers: { ...ANTHROPIC, 'x-mock-usage': 'input=9,output=4,cached=none,cache_write=none', 'x-mock-anthropic-deltas': '2,output-only' }, body: anthropicMessage(stream),
-      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
-  );
+const cases: Case[] = USAGE_FORMS.map((form) => ({ name: `${form.name}: every breakdown field the provider has`, form, usage: FULL }));
+for (const form of USAGE_FORMS.filter((f) => f.api === 'chat' || f.api === 'messages')) {
+  // Spec §5: a breakdown the provider sends as JSON null is null; the totals stand.
+  cases.push({ name: `${form.name}: breakdown fields sent as JSON null`, form, usage: { input: 9, output: 4, cached: null, cache_write: null, ...(form.api === 'chat' ? { reasoning: null } : {}) }, ...(form.api === 'messages' ? { headers: { 'x-mock-anthropic-deltas': '2,output-only' } } : {}) });
 }
-for (const [form, suffix] of [['JSON', ':generateContent'], ['SSE stream', ':streamGenerateContent?alt=sse'], ['JSON-array stream', ':streamGenerateContent']] as const) {
-  cases.push(
-    { name: `Google ${form}, thoughts, cached content and tool prompt`, path: `${GEMINI}${suffix}`, headers: { ...GOOGLE, 'x-mock-usage': FULL_HEADER }, body: { contents: [] },
-      expected: { input_tokens: 107, output_tokens: 52, cached_input_tokens: 30, cache_write_input_tokens: null, reasoning_tokens: 12 } },
-    { name: `Google ${form}, plain usage`, path: `${GEMINI}${suffix}`, headers: { ...GOOGLE, 'x-mock-usage': 'input=9,output=4' }, body: { contents: [] },
-      expected: { input_tokens: 9, output_tokens: 4, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } },
-  );
+for (const form of USAGE_FORMS.filter((f) => f.api === 'messages')) {
+  cases.push({ name: `${form.name}: no cache fields at all`, form, usage: { input: 9, output: 4, cached: 'none', cache_write: 'none' }, headers: { 'x-mock-anthropic-deltas': '2,output-only' } });
 }
-cases.push({ name: 'OpenAI embeddings', path: '/openai/v1/embeddings', headers: { ...OPENAI, 'x-mock-usage': 'input=21,output=0' }, body: { model: 'text-embedding-3-small', input: 'hi' },
-  expected: { input_tokens: 21, output_tokens: null, cached_input_tokens: null, cache_write_input_tokens: null, reasoning_tokens: null } });
 
 test.describe('usage in the stats line, every provider and form', () => {
   for (const c of cases) {
     test(c.name, async ({ request, tagged, tag, stats }) => {
-      const response = await request.post(tagged(c.path), { headers: c.headers, data: c.body });
+      const response = await request.post(tagged(c.form.path), { headers: { ...c.form.headers, ...c.headers, 'x-mock-usage': mockUsage(c.usage) }, data: c.form.body });
       expect(response.status()).toBe(200);
       const [line] = await stats.waitForLines(tag);
-      expect({
-        input_tokens: line?.input_tokens, output_tokens: line?.output_tokens, cached_input_tokens: line?.cached_input_tokens,
-        cache_write_input_tokens: line?.cache_write_input_tokens, reasoning_tokens: line?.reasoning_tokens,
-      }).toEqual(c.expected);
-      // expect.any: a field that is missing (undefined) fails too, not only a null one.
-      expect(line?.model).toEqual(expect.any(String));
+      // tokensOf reads a missing field as undefined: it fails against null too.
+      expect(tokensOf(line)).toEqual(expectedTokens(c.form.api, c.usage));
+      expect(line?.model).toBe(c.form.model);
       expect(line?.request_id).toMatch(/^[0-9a-f]{32}$/);
       expect(line?.first_byte_ms).toEqual(expect.any(Number));
       expect(line?.duration_ms).toBeGreaterThanOrEqual(line!.first_byte_ms!);
