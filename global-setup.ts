@@ -1,31 +1,10 @@
 import { join } from 'node:path';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { RUN_CERTIFICATES_ENV } from './tests/support/certs';
-import { buildImages, prepareStack, PROJECT_PREFIX, stackByName, startStack } from './tests/support/lifecycle';
+import { checkDocker, composePackage, Stack } from './tests/support/stack';
+import { removeAbandonedStacks } from './tests/support/run-stacks';
 import { teardownRun } from './global-teardown';
-import { PROJECT_ROOT, RUN_INFO_FILE, RUN_START_FAILED_FILE, type SharedStackStart } from './tests/support/run-info';
-import { checkDocker, composePackage, downStack, projectsWithPrefix } from './tests/support/stack';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Stacks of earlier runs whose runner is gone (killed, machine slept): take them down. */
-async function removeAbandonedStacks(standalone: boolean): Promise<void> {
-  for (const project of await projectsWithPrefix(PROJECT_PREFIX)) {
-    const pid = Number(project.slice(PROJECT_PREFIX.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
-    console.log(`[e2e] removing abandoned stack ${project}`);
-    await downStack(stackByName(project, standalone)).catch(
-      (error: unknown) => console.warn(`[e2e] could not remove ${project}: ${(error as Error).message}`),
-    );
-  }
-}
+import { PROJECT_ROOT, RUN_INFO_FILE, RUN_START_FAILED_FILE, type SharedStackStart } from './tests/support/stack-info';
 
 function writeAtomically(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text);
@@ -44,7 +23,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   rmSync(RUN_INFO_FILE, { force: true });
   rmSync(RUN_START_FAILED_FILE, { force: true });
   const { standalone } = await checkDocker();
-  // Every stack of the run is named after this process (lifecycle.ts, runnerPid).
+  // Every stack of the run is named after this process (stack.ts, runnerPid).
   process.env['E2E_RUNNER_PID'] = String(process.pid);
   process.env['E2E_COMPOSE_STANDALONE'] = standalone ? '1' : '0';
   await removeAbandonedStacks(standalone);
@@ -54,11 +33,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const { bundleWorkspace } = await import('./scripts/bundle.mjs');
   await Promise.all((['lmgate', 'mock-upstream'] as const).map((workspace) => bundleWorkspace(workspace, join(PROJECT_ROOT, workspace))));
 
-  const info = await prepareStack({ standalone });
+  const stack = Stack.prepare({ standalone });
+  const { info } = stack;
   // The isolated files' stacks copy this stack's certificates (removed with it, after them).
   process.env[RUN_CERTIFICATES_ENV] = join(info.runDir, 'certs');
   try {
-    await buildImages(info);
+    await stack.buildImages();
   } catch (error) {
     // No teardown runs after a failed set-up: nothing of it may stay.
     rmSync(info.runDir, { recursive: true, force: true });
@@ -67,8 +47,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env['E2E_RUN_INFO'] = RUN_INFO_FILE;
   const keepOnFailure = process.env['E2E_KEEP_STACK'] === '1';
   const start: SharedStackStart = {
-    info,
-    started: startStack(info, { keepOnFailure, runner: composePackage, recordEvents: true }).then(
+    stack,
+    started: stack.start({ keepOnFailure, runner: composePackage, recordEvents: true }).then(
       () => {
         // Written once the stack is up: its URLs are the ports Docker picked. Workers wait
         // for the file to exist, so it appears whole (a rename) or not at all.

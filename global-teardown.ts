@@ -1,8 +1,7 @@
 import { rmSync } from 'node:fs';
-import { PROJECT_PREFIX, runnerPid, sweepRunStacks } from './tests/support/lifecycle';
-import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackFailure, type SharedStackStart } from './tests/support/run-info';
-import { projectObjects } from './tests/support/docker-engine';
-import { downStack, projectsWithPrefix } from './tests/support/stack';
+import { PROJECT_PREFIX, runnerPid } from './tests/support/stack';
+import { projectsWithPrefix, sweepRunStacks } from './tests/support/run-stacks';
+import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackFailure, type SharedStackStart } from './tests/support/stack-info';
 
 /**
  * The run's teardown, which global setup returns (Playwright runs it at the end): takes the
@@ -14,9 +13,9 @@ export async function teardownRun(start: SharedStackStart): Promise<void> {
   const started = Date.now();
   // Read before the down below removes it: a run whose shared stack did not start fails.
   const failure = sharedStackFailure();
-  await Promise.all([sweepRunStacks(start.info.project), downSharedStack(start)]);
+  await Promise.all([sweepRunStacks(start.stack.project), downSharedStack(start)]);
   // Nothing of the run may be left but what E2E_KEEP_STACK=1 keeps.
-  const kept = process.env['E2E_KEEP_STACK'] === '1' ? start.info.project : undefined;
+  const kept = process.env['E2E_KEEP_STACK'] === '1' ? start.stack.project : undefined;
   const left = (await projectsWithPrefix(`${PROJECT_PREFIX}${runnerPid()}-`)).filter((project) => project !== kept);
   if (left.length > 0) throw new Error(`the run left stacks behind: ${left.join(', ')}`);
   if (failure !== null) throw new Error(`the shared e2e stack did not start, so the tests that had not begun were skipped: ${failure}`);
@@ -26,7 +25,8 @@ export async function teardownRun(start: SharedStackStart): Promise<void> {
 async function downSharedStack(start: SharedStackStart): Promise<void> {
   // The start may still be going (a run that ended early): it must finish before the down.
   await start.started;
-  const { info } = start;
+  const { stack } = start;
+  const { info } = stack;
   if (process.env['E2E_KEEP_STACK'] === '1') {
     console.log(`[e2e] E2E_KEEP_STACK=1: stack ${info.project} left running at ${info.gatewayURL}; data in ${info.dataDir}.`);
     // The compose files interpolate E2E_RUN_DIR (the test CA's mount): the command must set it.
@@ -36,8 +36,8 @@ async function downSharedStack(start: SharedStackStart): Promise<void> {
   }
   // Compose itself (composeExec), not the docker-compose package, which would add its
   // half-second timer to the end of every run (the stack came up through the package).
-  await downStack(info);
-  const left = await projectObjects(info.project);
+  await stack.down();
+  const left = await stack.objectsLeft();
   if (left.length > 0) throw new Error(`stack ${info.project} left Docker objects behind: ${left.join(', ')}`);
   rmSync(info.runDir, { recursive: true, force: true });
   rmSync(RUN_INFO_FILE, { force: true });

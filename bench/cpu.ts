@@ -3,7 +3,7 @@
  * goes (nginx, the service, the mock), independent of how busy the rest of the machine is.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { projectContainers } from '../tests/support/docker-engine';
+import type { Stack } from '../tests/support/stack';
 
 export const CPU_SERVICES = ['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream', 'portkey'] as const;
 export type CpuService = (typeof CPU_SERVICES)[number];
@@ -29,8 +29,8 @@ export class ContainerCpu {
   private constructor(private readonly readers: Record<CpuService, () => number>) {}
 
   /** null when a container's cgroup cannot be read here (then the breakdown is left out). */
-  static async open(project: string): Promise<ContainerCpu | null> {
-    const containers = await projectContainers(project);
+  static async open(stack: Stack): Promise<ContainerCpu | null> {
+    const containers = await stack.containers();
     const readers: Partial<Record<CpuService, () => number>> = {};
     for (const service of CPU_SERVICES) {
       const id = containers.find((c) => c.Labels['com.docker.compose.service'] === service && c.State === 'running')?.Id;

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { projectContainers } from '../tests/support/docker-engine';
+import type { Stack } from '../tests/support/stack';
 import type { MemoryInFlight } from './types';
 
 const MiB = 1024 * 1024;
@@ -76,8 +76,8 @@ async function openStreams(target: StreamTarget, count: number): Promise<{ start
   return { started, outcomes, get firstFailure() { return firstFailure; }, ended: Promise.all(ends).then(() => undefined), agent };
 }
 
-export async function memoryInFlight(project: string, target: StreamTarget, streams: number): Promise<MemoryInFlight> {
-  const containers = await projectContainers(project);
+export async function memoryInFlight(stack: Stack, target: StreamTarget, streams: number): Promise<MemoryInFlight> {
+  const containers = await stack.containers();
   const readers = target.containers.map((name) => {
     const id = containers.find((c) => c.Labels['com.docker.compose.service'] === name && c.State === 'running')?.Id;
     const reader = id ? residentReader(id) : null;

@@ -13,9 +13,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { KEYS } from '../tests/support/keys';
-import { buildImages, E2E_COMPOSE_FILES, prepareStack } from '../tests/support/lifecycle';
-import { PROJECT_ROOT } from '../tests/support/run-info';
-import { checkDocker } from '../tests/support/stack';
+import { PROJECT_ROOT } from '../tests/support/stack-info';
+import { checkDocker, Stack } from '../tests/support/stack';
 import { ContainerCpu, type CpuSample, CPU_SERVICES, nginxOf, ownOf, perCall, ratePerSecond } from './cpu';
 import { memoryInFlight, type StreamTarget } from './memory';
 import { median, unloadedPairs, type Target } from './load';
@@ -92,9 +91,9 @@ const medianCpu = (rounds: Round[]): CpuSample =>
   Object.fromEntries(CPU_SERVICES.map((s) => [s, median(rounds.map((r) => r.cpu[s]))])) as CpuSample;
 
 async function benchStack(stack: BenchStack, runTag: string, log: (line: string) => void): Promise<RowResult[]> {
-  const cpu = await ContainerCpu.open(stack.info.project);
+  const cpu = await ContainerCpu.open(stack.compose);
   if (!cpu) throw new Error('the containers\' cgroups cannot be read here: CPU per call needs them (cgroup v1 cpuacct or v2 cpu.stat)');
-  const stats = new StatsTally(stack.info.statsFile);
+  const stats = new StatsTally(stack.compose.statsFile);
   const rows = rowsOf(stack);
   const options = { threads: THREADS, connections: CONNECTIONS, seconds: SECONDS };
   // Warm-up: TLS sessions, keep-alive pools, auth decisions, JIT.
@@ -211,7 +210,7 @@ async function streamsInFlight(stack: BenchStack): Promise<BenchResults['memory'
     { label: 'Portkey', url: `http://${stack.addresses.portkey}:8787/v1/chat/completions`, headers: { ...PORTKEY, ...paced }, body: CHAT_STREAM, containers: ['portkey'] },
   ];
   const results = [];
-  for (const target of targets) results.push(await memoryInFlight(stack.info.project, target, STREAMS_IN_FLIGHT));
+  for (const target of targets) results.push(await memoryInFlight(stack.compose, target, STREAMS_IN_FLIGHT));
   return results;
 }
 
@@ -222,9 +221,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const runTag = started.toString(36);
   const log = (line: string) => console.log(`[bench] ${line}`);
-  const build = await prepareStack({ standalone, label: 'bench-build' });
-  build.composeFiles = [...E2E_COMPOSE_FILES, 'docker-compose.bench.yaml'];
-  await buildImages(build);
+  const build = Stack.prepare({ standalone, label: 'bench-build', overlays: ['docker-compose.bench.yaml'] });
+  await build.buildImages();
   rmSync(build.runDir, { recursive: true, force: true });
   // The static upstream and the mock serve the suite's own test CA.
   process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0';
@@ -235,7 +233,7 @@ async function main(): Promise<void> {
   for (const kind of STACKS) {
     const stack = await openStack(kind, standalone);
     try {
-      log(`${kind} stack ${stack.info.project} up; ${ROUNDS} rounds x ${SECONDS} s per row, wrk ${THREADS} threads, ${CONNECTIONS} connections; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+      log(`${kind} stack ${stack.compose.project} up; ${ROUNDS} rounds x ${SECONDS} s per row, wrk ${THREADS} threads, ${CONNECTIONS} connections; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
       rows.push(...(await benchStack(stack, runTag, log)));
       if (kind === 'static') {
         const target = (label: string, url: string, headers: Record<string, string>): Target => ({ label, url: (tag) => `${url}?lmgate_tag=${tag}`, headers, body: CHAT });

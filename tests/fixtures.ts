@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { test as base, expect } from '@playwright/test';
 import { attachExchange, recordingRequestContext } from './support/exchanges';
 import { MockAdmin } from './support/mock-admin';
-import { FAULTY_SERVICE_OVERLAY, prepareStack, removeStack, startStack, type StackOptions } from './support/lifecycle';
-import { composeIsStandalone, sharedStackFailure, waitForRunInfo, type RunInfo } from './support/run-info';
+import { composeIsStandalone, sharedStackFailure, waitForSharedStackInfo } from './support/stack-info';
 import { maskSecrets, secretsIn } from './support/secrets';
-import { composeExec, readServiceLogs, serviceLogs } from './support/stack';
+import { FAULTY_SERVICE_OVERLAY, Stack, type StackOptions } from './support/stack';
 import { StatsFile } from './support/stats-file';
 import { accountingMismatches } from './support/accounting';
 
@@ -13,10 +12,11 @@ export interface TestFixtures {
   /**
    * `test.use({ ownStack: {...} })` in a file whose tests change shared state (stop the
    * service, rewrite the allow-list, break the stats path): its tests run on a stack of
-   * their own, and every fixture (request, mock, stats, run) points at it.
+   * their own, and every fixture (request, mock, stats, stack) points at it.
    */
   ownStack: OwnStack | null;
-  run: RunInfo;
+  /** The stack the test runs against: the shared one, or its file's own. */
+  stack: Stack;
   /** Unique per test: put it in the query (`tagged`) to find this test's traffic. */
   tag: string;
   /** Appends `lmgate_tag=<tag>` to a path, keeping any query it has. */
@@ -29,9 +29,9 @@ export interface TestFixtures {
   statsLinesInReport: void;
 }
 
-let shared: Promise<RunInfo> | undefined;
-function sharedRunInfo(): Promise<RunInfo> {
-  shared ??= waitForRunInfo();
+let shared: Promise<Stack> | undefined;
+function sharedStack(): Promise<Stack> {
+  shared ??= waitForSharedStackInfo().then((info) => new Stack(info));
   return shared;
 }
 
@@ -59,9 +59,9 @@ export interface WorkerFixtures {
  * by a new process.
  */
 class OwnStacks {
-  private current: { label: string; info: Promise<RunInfo>; noAccounting?: string } | null = null;
+  private current: { label: string; stack: Promise<Stack>; noAccounting?: string } | null = null;
 
-  async get(wanted: OwnStack | null, standalone: boolean): Promise<RunInfo | null> {
+  async get(wanted: OwnStack | null, standalone: boolean): Promise<Stack | null> {
     if (this.current?.label !== wanted?.label) this.release();
     if (wanted === null) return null;
     if (!this.current) {
@@ -69,13 +69,14 @@ class OwnStacks {
       this.current = {
         label,
         ...(noAccounting === undefined ? {} : { noAccounting }),
-        info: prepareStack({ ...options, label, standalone }).then(async (info) => {
-          await startStack(info);
-          return info;
-        }),
+        stack: (async () => {
+          const stack = Stack.prepare({ ...options, label, standalone });
+          await stack.start();
+          return stack;
+        })(),
       };
     }
-    return this.current.info;
+    return this.current.stack;
   }
 
   /**
@@ -85,12 +86,12 @@ class OwnStacks {
    */
   async expectNoSecretsLeft(): Promise<void> {
     // A stack that did not start has failed its file's tests already.
-    const info = await this.current?.info.catch(() => null);
-    if (!info) return;
-    const services = info.composeFiles.includes(FAULTY_SERVICE_OVERLAY) ? (['nginx'] as const) : (['nginx', 'lmgate'] as const);
-    const logs = await readServiceLogs(info, services, 100_000);
-    expect(secretsIn(logs), `secrets in the logs of ${services.join(' and ')} of ${info.project}`).toEqual([]);
-    expect(secretsIn(new StatsFile(info.statsFile).text()), `secrets in the stats file of ${info.project}`).toEqual([]);
+    const stack = await this.current?.stack.catch(() => null);
+    if (!stack) return;
+    const services = stack.composeFiles.includes(FAULTY_SERVICE_OVERLAY) ? (['nginx'] as const) : (['nginx', 'lmgate'] as const);
+    const logs = await stack.logs(services, 100_000);
+    expect(secretsIn(logs), `secrets in the logs of ${services.join(' and ')} of ${stack.project}`).toEqual([]);
+    expect(secretsIn(new StatsFile(stack.statsFile).text()), `secrets in the stats file of ${stack.project}`).toEqual([]);
   }
 
   /**
@@ -101,19 +102,19 @@ class OwnStacks {
    * service's place writes no stats: nothing to count then.
    */
   async expectAccounting(): Promise<void> {
-    const info = await this.current?.info.catch(() => null);
-    if (!info || info.composeFiles.includes(FAULTY_SERVICE_OVERLAY) || this.current?.noAccounting !== undefined) return;
-    const stats = new StatsFile(info.statsFile);
-    await composeExec(info, ['stop', '--timeout', '20', 'nginx']);
-    await composeExec(info, ['stop', '--timeout', '20', 'lmgate']);
-    const { mismatches } = await accountingMismatches(info, stats, new MockAdmin(info.mockAdminURL));
-    expect(mismatches, `stats lines against the mock's requests, by tag, on ${info.project}`).toEqual([]);
+    const stack = await this.current?.stack.catch(() => null);
+    if (!stack || stack.composeFiles.includes(FAULTY_SERVICE_OVERLAY) || this.current?.noAccounting !== undefined) return;
+    const stats = new StatsFile(stack.statsFile);
+    await stack.compose(['stop', '--timeout', '20', 'nginx']);
+    await stack.compose(['stop', '--timeout', '20', 'lmgate']);
+    const { mismatches } = await accountingMismatches(stack, stats, new MockAdmin(stack.mockAdminURL));
+    expect(mismatches, `stats lines against the mock's requests, by tag, on ${stack.project}`).toEqual([]);
   }
 
   /** Sends the worker's own stack, if any, down in the background: its file is done. */
   release(): void {
     if (!this.current) return;
-    void this.current.info.then(removeStack, () => undefined).catch(() => undefined);
+    void this.current.stack.then((stack) => stack.remove(), () => undefined).catch(() => undefined);
     this.current = null;
   }
 }
@@ -139,7 +140,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { scope: 'worker' },
   ],
 
-  run: [
+  stack: [
     async ({ ownStack, ownStacks }, use, testInfo) => {
       // A run whose shared stack could not start has failed (global teardown says why):
       // every test that has not begun is skipped, so the run ends within seconds instead
@@ -148,24 +149,24 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       skipIfNoSharedStack();
       // The shared stack may still be starting: an own stack does not wait for it.
       const own = await ownStacks.get(ownStack, composeIsStandalone());
-      let info: RunInfo;
+      let stack: Stack;
       try {
-        info = own ?? (await sharedRunInfo());
+        stack = own ?? (await sharedStack());
       } catch (error) {
         skipIfNoSharedStack();
         throw error;
       }
-      await use(info);
+      await use(stack);
     },
     { timeout: 180_000 },
   ],
 
   // The plumbing fixtures below are `box: 'self'`: no report step of their own (each step
   // is two messages to the runner and a node in the report, for every test).
-  baseURL: [async ({ run }, use) => use(run.gatewayURL), { scope: 'test', box: 'self' }],
+  baseURL: [async ({ stack }, use) => use(stack.gatewayURL), { scope: 'test', box: 'self' }],
 
-  request: async ({ request, run }, use, testInfo) => {
-    await use(recordingRequestContext(request, testInfo, run.gatewayURL));
+  request: async ({ request, stack }, use, testInfo) => {
+    await use(recordingRequestContext(request, testInfo, stack.gatewayURL));
   },
 
   tag: [
@@ -183,9 +184,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { box: 'self' },
   ],
 
-  mock: [async ({ run }, use) => use(new MockAdmin(run.mockAdminURL)), { box: 'self' }],
+  mock: [async ({ stack }, use) => use(new MockAdmin(stack.mockAdminURL)), { box: 'self' }],
 
-  stats: [async ({ run }, use) => use(new StatsFile(run.statsFile)), { box: 'self' }],
+  stats: [async ({ stack }, use) => use(new StatsFile(stack.statsFile)), { box: 'self' }],
 
   recordExchange: [
     async ({}, use, testInfo) => {
@@ -211,10 +212,10 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   ],
 
   containerLogsOnFailure: [
-    async ({ run }, use, testInfo) => {
+    async ({ stack }, use, testInfo) => {
       await use();
       if (testInfo.status !== testInfo.expectedStatus) {
-        await testInfo.attach('container logs', { body: maskSecrets(await serviceLogs(run)), contentType: 'text/plain' });
+        await testInfo.attach('container logs', { body: maskSecrets(await stack.logsOrReason()), contentType: 'text/plain' });
       }
     },
     { auto: true, box: 'self' },

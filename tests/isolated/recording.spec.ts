@@ -4,8 +4,7 @@ import { callNumbers, expectExactlyOnce, startLoad, type CallTally } from '../su
 import { statsBarrier } from '../support/barrier';
 import { scrape, sumOf } from '../support/metrics';
 import { addToSpool, spoolLine } from '../support/spool';
-import { composeExec, freezeService, killService, serviceLogs, startService, thawService, waitUntilHealthy } from '../support/stack';
-import type { RunInfo } from '../support/run-info';
+import { type Stack } from '../support/stack';
 import type { StatsFile } from '../support/stats-file';
 
 // Spec §5's delivery guarantees, under load: nginx restarted or killed, the service killed
@@ -18,29 +17,25 @@ const LOOPS = 8;
 
 /**
  * nginx's published address after a restart, which Docker may give another host port:
- * the run's address is updated, so that this file's later tests (and their request
+ * the stack's address is read again, so that this file's later tests (and their request
  * fixture) find nginx too.
  */
-async function followGateway(run: RunInfo): Promise<void> {
-  const { out } = await composeExec(run, ['port', 'nginx', '8080']);
-  const [host, port] = out.trim().split('\n')[0]!.split(/:(?=\d+$)/);
-  run.gatewayURL = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-}
+const followGateway = (stack: Stack) => stack.readURLs();
 
 /**
  * Waits until every call answered 2xx has its line, then for a later call's line (an event:
  * anything the calls before it left is written by then), and checks the tally.
  */
-async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: CallTally, droppedBefore: number, excused?: (i: string) => boolean) {
+async function expectTally(stack: Stack, stats: StatsFile, tag: string, tally: CallTally, droppedBefore: number, excused?: (i: string) => boolean) {
   const answered = [...tally.answered.keys()];
   await expect
     .poll(() => { const have = new Set(callNumbers(stats, tag)); return answered.filter((i) => !have.has(i) && !excused?.(i)).length; }, { timeout: 30_000, intervals: [200], message: 'answered calls still without a line' })
     .toBe(0);
-  await statsBarrier(run, stats, tag);
+  await statsBarrier(stack, stats, tag);
   const result = expectExactlyOnce(tally, callNumbers(stats, tag), excused);
   // Workers that came and went (a restart reuses their pids, a reload brings new ones)
   // start their record numbers anew: no record counted missing for that.
-  expect(await dropped(run), 'lmgate_stats_records_dropped_total').toBe(droppedBefore);
+  expect(await dropped(stack), 'lmgate_stats_records_dropped_total').toBe(droppedBefore);
   const summary = `${tally.answered.size} answered 2xx, ${tally.sent.size} sent, lines ${callNumbers(stats, tag).length}, answered without a line ${result.missing.length}; others: ${JSON.stringify(Object.fromEntries(tally.others))}`;
   test.info().annotations.push({ type: 'tally', description: summary });
   console.log(`[recording] ${test.info().title.slice(0, 40)}…: ${summary}`);
@@ -48,99 +43,99 @@ async function expectTally(run: RunInfo, stats: StatsFile, tag: string, tally: C
 }
 
 /** The service's count of records missing from the spool. */
-async function dropped(run: RunInfo): Promise<number> {
-  return sumOf(await scrape(run.metricsURL), 'lmgate_stats_records_dropped_total');
+async function dropped(stack: Stack): Promise<number> {
+  return sumOf(await scrape(stack.metricsURL), 'lmgate_stats_records_dropped_total');
 }
 
 for (const event of [
   {
     title: 'nginx reloaded under load (SIGHUP: new workers, the old ones finish their calls)',
     step: 'nginx reloads, calls go on',
-    cause: (run: RunInfo) => composeExec(run, ['kill', '-s', 'HUP', 'nginx']),
+    cause: (stack: Stack) => stack.compose(['kill', '-s', 'HUP', 'nginx']),
     more: 300,
   },
   {
     title: 'nginx restarted gracefully under load (docker compose restart)',
     step: 'nginx restarts (SIGQUIT: calls in flight finish), calls go on',
-    cause: async (run: RunInfo) => {
-      await composeExec(run, ['restart', '--timeout', '20', 'nginx']);
-      await followGateway(run);
+    cause: async (stack: Stack) => {
+      await stack.compose(['restart', '--timeout', '20', 'nginx']);
+      await followGateway(stack);
     },
     more: 200,
   },
 ]) {
-  test(`${event.title}: every call the client saw answered has exactly one line`, async ({ run, stats, tag }) => {
-    const droppedBefore = await dropped(run);
-    const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+  test(`${event.title}: every call the client saw answered has exactly one line`, async ({ stack, stats, tag }) => {
+    const droppedBefore = await dropped(stack);
+    const load = startLoad({ gatewayURL: () => stack.gatewayURL, tag, loops: LOOPS });
     await test.step('calls flow', () => load.answeredAtLeast(200));
     await test.step(event.step, async () => {
-      await event.cause(run);
+      await event.cause(stack);
       await load.answeredMore(event.more);
     });
     const tally = await load.stop();
-    await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
+    await test.step('every answered call has one line, none has two', () => expectTally(stack, stats, tag, tally, droppedBefore));
   });
 }
 
-test('nginx killed (SIGKILL) under load: no line doubled, and none missing but of calls answered within the stated 1 s before the kill', async ({ run, stats, tag, mock }) => {
-  const droppedBefore = await dropped(run);
-  const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+test('nginx killed (SIGKILL) under load: no line doubled, and none missing but of calls answered within the stated 1 s before the kill', async ({ stack, stats, tag, mock }) => {
+  const droppedBefore = await dropped(stack);
+  const load = startLoad({ gatewayURL: () => stack.gatewayURL, tag, loops: LOOPS });
   await load.answeredAtLeast(300);
   const killedAt = Date.now();
   await test.step('nginx killed and started again', async () => {
-    await killService(run, 'nginx');
-    await startService(run, 'nginx');
-    await followGateway(run);
+    await stack.kill('nginx');
+    await stack.startService('nginx');
+    await followGateway(stack);
   });
   await load.answeredMore(200);
   const tally = await load.stop();
   const { missing } = await test.step('every call answered before the window has one line, none has two', () =>
-    expectTally(run, stats, tag, tally, droppedBefore, (i) => (tally.answered.get(i) ?? 0) > killedAt - 1_000));
+    expectTally(stack, stats, tag, tally, droppedBefore, (i) => (tally.answered.get(i) ?? 0) > killedAt - 1_000));
   // What the window cost this time (nginx writes a call's line before taking its next: none expected).
   test.info().annotations.push({ type: 'crash window', description: `${missing.length} answered call(s) without a line` });
   // The calls in flight at the kill reached the provider and got no line (nor an answer,
   // but for those within the window): at most one a loop.
   const unrecorded = ((await mock.countByTag())[tag] ?? 0) - callNumbers(stats, tag).length;
   expect(unrecorded, 'requests the provider received without a line').toBeLessThanOrEqual(LOOPS);
-  declareRequestsWithoutLine(run, tag, unrecorded);
+  declareRequestsWithoutLine(stack, tag, unrecorded);
 });
 
 for (const outage of [
-  { name: 'killed (SIGKILL), then started', down: (run: RunInfo) => killService(run, 'lmgate'), up: (run: RunInfo) => startService(run, 'lmgate') },
-  { name: 'frozen, then thawed', down: (run: RunInfo) => freezeService(run, 'lmgate'), up: (run: RunInfo) => thawService(run, 'lmgate') },
+  { name: 'killed (SIGKILL), then started', down: (stack: Stack) => stack.kill('lmgate'), up: (stack: Stack) => stack.startService('lmgate') },
+  { name: 'frozen, then thawed', down: (stack: Stack) => stack.freeze('lmgate'), up: (stack: Stack) => stack.thaw('lmgate') },
 ]) {
-  test(`the service ${outage.name} while calls go on: every call answered has exactly one line`, async ({ run, stats, tag }) => {
-    const droppedBefore = await dropped(run);
-    const load = startLoad({ gatewayURL: () => run.gatewayURL, tag, loops: LOOPS });
+  test(`the service ${outage.name} while calls go on: every call answered has exactly one line`, async ({ stack, stats, tag }) => {
+    const droppedBefore = await dropped(stack);
+    const load = startLoad({ gatewayURL: () => stack.gatewayURL, tag, loops: LOOPS });
     await load.answeredAtLeast(300);
     await test.step(`the service ${outage.name} (kept decisions let calls through meanwhile)`, async () => {
-      await outage.down(run);
+      await outage.down(stack);
       await new Promise((r) => setTimeout(r, 500));
-      await outage.up(run);
-      await waitUntilHealthy(run, 'lmgate');
+      await outage.up(stack);
+      await stack.waitUntilHealthy('lmgate');
     });
     await load.answeredMore(200);
     const tally = await load.stop();
-    await test.step('every answered call has one line, none has two', () => expectTally(run, stats, tag, tally, droppedBefore));
+    await test.step('every answered call has one line, none has two', () => expectTally(stack, stats, tag, tally, droppedBefore));
   });
 }
 
-test('a backlog of 210,000 records, more than the 200,000 recent ids the old design remembered, with the service killed while writing it: each written exactly once', async ({ run, stats, tag }) => {
+test('a backlog of 210,000 records, more than the 200,000 recent ids the old design remembered, with the service killed while writing it: each written exactly once', async ({ stack, stats, tag }) => {
   test.setTimeout(180_000);
   const count = 210_000;
   const backlogTag = `${tag}-backlog`;
   await test.step(`${count} records wait in the spool`, async () => {
     const lines: string[] = [];
     for (let n = 1; n <= count; n++) lines.push(spoolLine({ producer: `backlog-${tag}/1`, seq: n, requestId: `${tag}-${n}`, uri: `/openai/v1/x?lmgate_tag=${backlogTag}&i=${n}` }));
-    await addToSpool(run, `records-0000-${tag}.jsonl`, lines.join('\n') + '\n');
-    declareLinesWithoutUpstream(run, backlogTag, count);
+    await addToSpool(stack, `records-0000-${tag}.jsonl`, lines.join('\n') + '\n');
+    declareLinesWithoutUpstream(stack, backlogTag, count);
   });
   await test.step('the service is killed once it has written some of them, and started again', async () => {
     await expect.poll(() => stats.lines(backlogTag).length, { timeout: 60_000, intervals: [20] }).toBeGreaterThan(0);
-    await killService(run, 'lmgate');
+    await stack.kill('lmgate');
     test.info().annotations.push({ type: 'killed after', description: `${stats.lines(backlogTag).length} lines` });
-    await startService(run, 'lmgate');
-    await waitUntilHealthy(run, 'lmgate');
+    await stack.startService('lmgate');
+    await stack.waitUntilHealthy('lmgate');
   });
   await test.step('every record has exactly one line', async () => {
     await expect.poll(() => stats.lines(backlogTag).length, { timeout: 120_000, intervals: [500] }).toBeGreaterThanOrEqual(count);
@@ -150,26 +145,26 @@ test('a backlog of 210,000 records, more than the 200,000 recent ids the old des
   });
 });
 
-test('records the spool lacks are counted and logged (a record number skipped), and lines that are not records are rejected, counted and logged', async ({ run, stats, tag }) => {
+test('records the spool lacks are counted and logged (a record number skipped), and lines that are not records are rejected, counted and logged', async ({ stack, stats, tag }) => {
   const dropsTag = `${tag}-drops`;
-  const metric = async (name: string) => sumOf(await scrape(run.metricsURL), name);
+  const metric = async (name: string) => sumOf(await scrape(stack.metricsURL), name);
   const [droppedBefore, rejectedBefore] = [await metric('lmgate_stats_records_dropped_total'), await metric('lmgate_stats_records_rejected_total')];
   const line = (seq: number) => spoolLine({ producer: `drops-${tag}/7`, seq, requestId: `${tag}-${seq}`, uri: `/openai/v1/x?lmgate_tag=${dropsTag}&seq=${seq}` });
   // Numbers 3 and 4 never reached the spool; two lines nginx would never write.
-  await addToSpool(run, `records-0000-${tag}.jsonl`, [line(1), line(2), 'not a record', '{"v":1,"producer":"x"}', line(5)].join('\n') + '\n');
-  declareLinesWithoutUpstream(run, dropsTag, 3);
+  await addToSpool(stack, `records-0000-${tag}.jsonl`, [line(1), line(2), 'not a record', '{"v":1,"producer":"x"}', line(5)].join('\n') + '\n');
+  declareLinesWithoutUpstream(stack, dropsTag, 3);
   await stats.waitForLines(dropsTag, 3);
   expect(await metric('lmgate_stats_records_dropped_total')).toBe(droppedBefore + 2);
   expect(await metric('lmgate_stats_records_rejected_total')).toBe(rejectedBefore + 2);
-  const logs = await serviceLogs(run, ['lmgate'], 200);
+  const logs = await stack.logsOrReason(['lmgate'], 200);
   expect(logs).toContain('stats records missing from the spool');
   expect(logs.split('spool line rejected').length - 1).toBeGreaterThanOrEqual(2);
 });
 
-test('a record of a host no provider location names gets provider "unknown" and keeps its usage (spec §5); nginx itself cannot produce one: its three locations fix the host', async ({ run, stats, tag }) => {
+test('a record of a host no provider location names gets provider "unknown" and keeps its usage (spec §5); nginx itself cannot produce one: its three locations fix the host', async ({ stack, stats, tag }) => {
   const unknownTag = `${tag}-unknown`;
-  await addToSpool(run, `records-0000-${tag}-unknown.jsonl`, spoolLine({ producer: `unknown-${tag}/1`, seq: 1, requestId: `${tag}-unknown`, uri: `/other/v1/chat/completions?lmgate_tag=${unknownTag}`, upstreamHost: 'llm.example.com' }) + '\n');
-  declareLinesWithoutUpstream(run, unknownTag, 1);
+  await addToSpool(stack, `records-0000-${tag}-unknown.jsonl`, spoolLine({ producer: `unknown-${tag}/1`, seq: 1, requestId: `${tag}-unknown`, uri: `/other/v1/chat/completions?lmgate_tag=${unknownTag}`, upstreamHost: 'llm.example.com' }) + '\n');
+  declareLinesWithoutUpstream(stack, unknownTag, 1);
   const [line] = await stats.waitForLines(unknownTag, 1);
   expect(line).toMatchObject({ provider: 'unknown', model: 'gpt-4o-mini', input_tokens: 3, output_tokens: 4, status: 200 });
 });

@@ -1,7 +1,6 @@
 import { test, expect, useOwnStack } from '../fixtures';
-import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/stack';
 import { authCalls, call, lastAuthRequest, expectFailClosedThrough, faultKey, FORBIDDEN, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
-import { composeExec, freezeService, serviceLogs, thawService } from '../support/stack';
 
 // Fail closed, every way the LMGate service can fail (spec §3), on a stack of its own
 // where the service's place is taken by a stand-in that fails on request
@@ -20,40 +19,40 @@ const failures = [
 ] as const;
 
 for (const [mode, what] of failures) {
-  test(`the service ${what}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing reaches the provider, and the refusal is not kept`, async ({ run, tag, mock }) => {
+  test(`the service ${what}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing reaches the provider, and the refusal is not kept`, async ({ stack, tag, mock }) => {
     const key = faultKey(mode, tag);
     for (let i = 0; i < 2; i++) {
-      const { status, body, ms } = await call(run, key, tag, i);
+      const { status, body, ms } = await call(stack, key, tag, i);
       expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
       expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
     }
     // Not kept: the second call asked the service again.
-    expect(await authCalls(run, key)).toBe(2);
+    expect(await authCalls(stack, key)).toBe(2);
     // A refusal happens before nginx proxies anything: one read of the journal suffices.
     expect(await mock.requests(tag)).toEqual([]);
     if (mode === 'hang') {
       // nginx logged the timeout with the request line, its ?key= masked (the secrets
       // check of this stack's logs, when the file is done, proves the key is nowhere). The
       // line passes start.sh's masking pipe: it is in the log a moment later.
-      await expect.poll(() => serviceLogs(run, ['nginx'], 2_000), { intervals: [100] }).toMatch(new RegExp(`upstream timed out .*request: "POST /openai/v1/chat/completions\\?lmgate_tag=${tag}&i=0&key=\\*\\*\\* `));
+      await expect.poll(() => stack.logsOrReason(['nginx'], 2_000), { intervals: [100] }).toMatch(new RegExp(`upstream timed out .*request: "POST /openai/v1/chat/completions\\?lmgate_tag=${tag}&i=0&key=\\*\\*\\* `));
     }
   });
 }
 
-test('controls: an allowed answer passes and is kept (one question for two calls); a refusal is kept too', async ({ run, tag, mock }) => {
+test('controls: an allowed answer passes and is kept (one question for two calls); a refusal is kept too', async ({ stack, tag, mock }) => {
   const allow = faultKey('allow', tag);
   const deny = faultKey('deny', tag);
-  await test.step('an allowed key twice: both pass', async () => expect([(await call(run, allow, tag, 0)).status, (await call(run, allow, tag, 1)).status]).toEqual([200, 200]));
-  await test.step('a refused key twice: both refused', async () => expect([(await call(run, deny, `${tag}-deny`, 0)).status, (await call(run, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]));
+  await test.step('an allowed key twice: both pass', async () => expect([(await call(stack, allow, tag, 0)).status, (await call(stack, allow, tag, 1)).status]).toEqual([200, 200]));
+  await test.step('a refused key twice: both refused', async () => expect([(await call(stack, deny, `${tag}-deny`, 0)).status, (await call(stack, deny, `${tag}-deny`, 1)).status]).toEqual([403, 403]));
   await test.step('the stand-in was asked once about each key; only the allowed calls reached the provider', async () => {
-    expect([await authCalls(run, allow), await authCalls(run, deny)]).toEqual([1, 1]);
+    expect([await authCalls(stack, allow), await authCalls(stack, deny)]).toEqual([1, 1]);
     expect(await mock.requests(tag)).toHaveLength(2);
   });
 });
 
-test('GET /auth receives headers only (spec §1): a call with a 1 MiB body and unrelated headers asks as a bodiless GET with the credential headers alone', async ({ run, tag, mock }) => {
+test('GET /auth receives headers only (spec §1): a call with a 1 MiB body and unrelated headers asks as a bodiless GET with the credential headers alone', async ({ stack, tag, mock }) => {
   const key = faultKey('allow', `${tag}-shape`);
-  const response = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}`, {
+  const response = await fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}`, {
     method: 'POST',
     headers: { 'x-api-key': key, 'content-type': 'application/json', 'x-unrelated': 'y'.repeat(8_000), cookie: 'session=abc' },
     body: JSON.stringify({ model: 'gpt-4o-mini', messages: [], pad: 'x'.repeat(1024 * 1024) }),
@@ -61,7 +60,7 @@ test('GET /auth receives headers only (spec §1): a call with a 1 MiB body and u
   expect(response.status).toBe(200);
   await response.arrayBuffer();
   await mock.waitForRequests(tag);
-  const asked = await lastAuthRequest(run, key);
+  const asked = await lastAuthRequest(stack, key);
   expect(asked?.method).toBe('GET');
   expect(asked?.bodyBytes).toBe(0);
   // Host and Connection from nginx itself, the one credential place the call had: nothing
@@ -69,8 +68,8 @@ test('GET /auth receives headers only (spec §1): a call with a 1 MiB body and u
   expect(asked?.headerNames.sort()).toEqual(['connection', 'host', 'x-api-key']);
 });
 
-test("an X-Accel-Redirect in the service's answer does not steer nginx: the call goes where the client sent it", async ({ run, tag, mock }) => {
-  const { status } = await call(run, faultKey('redirect', tag), tag, 0);
+test("an X-Accel-Redirect in the service's answer does not steer nginx: the call goes where the client sent it", async ({ stack, tag, mock }) => {
+  const { status } = await call(stack, faultKey('redirect', tag), tag, 0);
   expect(status).toBe(200);
   const [recorded] = await mock.requests(tag);
   expect([recorded?.method, recorded?.path]).toEqual(['POST', '/v1/chat/completions']);
@@ -79,12 +78,12 @@ test("an X-Accel-Redirect in the service's answer does not steer nginx: the call
 // Gone without a restart of its own: frozen, or its name no longer resolving (stopped and
 // killed are in service-outages.spec.ts, on a stack of their own).
 const outages: Outage[] = [
-  { name: 'frozen (SIGSTOP)', down: (run) => freezeService(run, 'lmgate'), up: (run) => thawService(run, 'lmgate') },
-  { name: 'removed (its name no longer resolves)', down: (run) => composeExec(run, ['rm', '--stop', '--force', 'lmgate']), up: (run) => composeExec(run, ['up', '--detach', '--no-build', 'lmgate']) },
+  { name: 'frozen (SIGSTOP)', down: (stack) => stack.freeze('lmgate'), up: (stack) => stack.thaw('lmgate') },
+  { name: 'removed (its name no longer resolves)', down: (stack) => stack.compose(['rm', '--stop', '--force', 'lmgate']), up: (stack) => stack.compose(['up', '--detach', '--no-build', 'lmgate']) },
 ];
 
 for (const outage of outages) {
-  test(`the service is ${outage.name}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing proxied; authorized again once it is back`, async ({ run, tag, mock }) => {
-    await expectFailClosedThrough(run, mock, tag, outage);
+  test(`the service is ${outage.name}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing proxied; authorized again once it is back`, async ({ stack, tag, mock }) => {
+    await expectFailClosedThrough(stack, mock, tag, outage);
   });
 }

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test, expect, useOwnStack } from '../fixtures';
 import { scrape, sumOf } from '../support/metrics';
-import { freezeService, thawService, serviceLogs } from '../support/stack';
 import { allowListCsv, bearerSpelledApart, HOT_RELOAD_KEY, INITIAL_KEYS, KEYS, type TestKey } from '../support/keys';
 
 // Changes the stack's state: a stack of its own, its tests one after another.
@@ -29,25 +28,25 @@ function writeAllowList(path: string, text: string): void {
 const okReloads = async (metricsURL: string) => sumOf(await scrape(metricsURL), 'lmgate_allowlist_reloads_total', { result: 'ok' });
 
 /** Puts a good list back and waits until the service has taken it: no reload spills into the next test. */
-async function restoreAllowList(run: { allowListFile: string; metricsURL: string }, text: string): Promise<void> {
-  const before = await okReloads(run.metricsURL);
-  writeAllowList(run.allowListFile, text);
-  await expect.poll(() => okReloads(run.metricsURL), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
+async function restoreAllowList(stack: { allowListFile: string; metricsURL: string }, text: string): Promise<void> {
+  const before = await okReloads(stack.metricsURL);
+  writeAllowList(stack.allowListFile, text);
+  await expect.poll(() => okReloads(stack.metricsURL), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
 }
 
 test.describe('allow-list hot reload', () => {
   let original = '';
-  test.beforeAll(({ run }) => {
-    original = readFileSync(run.allowListFile, 'utf8');
+  test.beforeAll(({ stack }) => {
+    original = readFileSync(stack.allowListFile, 'utf8');
   });
 
   const status = async (request: import('@playwright/test').APIRequestContext, path: string, key: string) =>
     (await request.post(path, { headers: { authorization: `Bearer ${key}` }, data: '{}' })).status();
 
-  test('a key added to the file is accepted within the poll interval (plus the kept refusal and a busy machine\'s second), and a removed key is refused', async ({ request, run, tagged, stats, tag }) => {
+  test('a key added to the file is accepted within the poll interval (plus the kept refusal and a busy machine\'s second), and a removed key is refused', async ({ request, stack, tagged, stats, tag }) => {
     await test.step('a key not on the list is refused', async () => expect(await status(request, tagged('/openai/v1/chat/completions?step=before'), NEW_KEY.key)).toBe(403));
     await test.step('added to the file: accepted within the poll interval plus the kept refusal, recorded under its id', async () => {
-      writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
+      writeAllowList(stack.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
       const writtenAt = Date.now();
       await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [50] }).toBe(200);
       // The service's poll, then nginx's kept refusal of the key (the 403 above) runs out.
@@ -56,24 +55,24 @@ test.describe('allow-list hot reload', () => {
       expect(lines[0]?.lmgate_id).toBe(NEW_KEY.id);
     });
     await test.step('a key removed from the file is refused; the others still pass', async () => {
-      writeAllowList(run.allowListFile, allowListCsv(INITIAL_KEYS.filter((k) => k !== KEYS.gamma)));
+      writeAllowList(stack.allowListFile, allowListCsv(INITIAL_KEYS.filter((k) => k !== KEYS.gamma)));
       await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=removed'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(403);
       expect(await status(request, tagged('/openai/v1/chat/completions?step=other'), KEYS.alpha.key)).toBe(200);
     });
     await test.step('the first list written back: the removed key passes again', async () => {
-      writeAllowList(run.allowListFile, original);
+      writeAllowList(stack.allowListFile, original);
       await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=restored'), KEYS.gamma.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
     });
   });
 
-  test('a removed key stops working within the poll interval plus the auth cache lifetime, even under steady use', async ({ request, run, tagged }) => {
+  test('a removed key stops working within the poll interval plus the auth cache lifetime, even under steady use', async ({ request, stack, tagged }) => {
     await test.step('a key added, and its decision kept warm by steady use', async () => {
-      writeAllowList(run.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
+      writeAllowList(stack.allowListFile, allowListCsv([...INITIAL_KEYS, NEW_KEY]));
       await expect.poll(() => status(request, tagged('/openai/v1/chat/completions?step=added'), NEW_KEY.key), { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBe(200);
       for (let i = 0; i < 5; i++) expect(await status(request, tagged('/openai/v1/chat/completions?step=warm'), NEW_KEY.key)).toBe(200);
     });
     await test.step('removed while in use: refused within the poll interval plus the auth cache lifetime, and from then on', async () => {
-      writeAllowList(run.allowListFile, original);
+      writeAllowList(stack.allowListFile, original);
       const removedAt = Date.now();
       let refusedAt = 0;
       while (Date.now() - removedAt < 15_000) {
@@ -90,8 +89,8 @@ test.describe('allow-list hot reload', () => {
     });
   });
 
-  test('a broken file keeps the previous list', async ({ request, run, tagged }) => {
-    const failures = async () => sumOf(await scrape(run.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'failed' });
+  test('a broken file keeps the previous list', async ({ request, stack, tagged }) => {
+    const failures = async () => sumOf(await scrape(stack.metricsURL), 'lmgate_allowlist_reloads_total', { result: 'failed' });
     // Each call's Bearer spelled apart anew: no decision nginx kept answers it, the service
     // decides on the list it holds after the broken version.
     let spelling = 100;
@@ -99,7 +98,7 @@ test.describe('allow-list hot reload', () => {
     for (const broken of ['id,api_key,owner\n1,sk-x,team\n', 'id,api_key,owner,added\n"unterminated,sk-y,team,2026-01-01\n', '']) {
       await test.step(`the file becomes ${JSON.stringify(broken)}: rejected, and the previous list still decides`, async () => {
         const before = await failures();
-        writeAllowList(run.allowListFile, broken);
+        writeAllowList(stack.allowListFile, broken);
         // The service read this version and rejected it (it warns once per version).
         await expect.poll(failures, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
         expect(await decided(KEYS.alpha.key), JSON.stringify(broken)).toBe(200);
@@ -108,12 +107,12 @@ test.describe('allow-list hot reload', () => {
       });
     }
     // Spec §4: each broken version is warned about (the log line, beside the counter).
-    const warnings = (await serviceLogs(run, ['lmgate'], 400)).split('allow-list reload failed; keeping the previous list').length - 1;
+    const warnings = (await stack.logsOrReason(['lmgate'], 400)).split('allow-list reload failed; keeping the previous list').length - 1;
     expect(warnings).toBeGreaterThanOrEqual(3);
-    await restoreAllowList(run, original);
+    await restoreAllowList(stack, original);
   });
 
-  test('during reloads of a 5,000-row list under steady traffic, a key present in every version (its last row) is never refused', async ({ request, run, tagged }) => {
+  test('during reloads of a 5,000-row list under steady traffic, a key present in every version (its last row) is never refused', async ({ request, stack, tagged }) => {
     // Rows enough that a swap that empties the list and fills it again (or checks keys
     // against a list half read) would leave the last row out for a while, not an instant.
     const fillers: TestKey[] = Array.from({ length: 5_000 }, (_, n) => ({ id: `filler-${n}`, key: `sk-e2e-filler-${n}-0123456789abcdef`, owner: 'filler' }));
@@ -135,32 +134,32 @@ test.describe('allow-list hot reload', () => {
         for (const s of batch.filter((s) => s !== 200)) statuses.set(s, (statuses.get(s) ?? 0) + 1);
       }
     })();
-    const reloads = () => okReloads(run.metricsURL);
+    const reloads = () => okReloads(stack.metricsURL);
     for (let i = 0; i < 6; i++) {
       const before = await reloads();
       // Renamed into place: a 250 KB file written in place could be read half written, a
       // list without its last rows (the service reads what the file holds).
-      writeFileSync(`${run.allowListFile}.new`, version(i % 2 === 0));
-      renameSync(`${run.allowListFile}.new`, run.allowListFile);
+      writeFileSync(`${stack.allowListFile}.new`, version(i % 2 === 0));
+      renameSync(`${stack.allowListFile}.new`, stack.allowListFile);
       // Swapped in while the traffic runs: the next version only after this one.
       await expect.poll(reloads, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
     }
     writing = false;
     await traffic;
-    await restoreAllowList(run, original);
+    await restoreAllowList(stack, original);
     expect(calls).toBeGreaterThan(20);
     expect(refused, `${refused} of ${calls} calls refused (statuses ${JSON.stringify(Object.fromEntries(statuses))})`).toBe(0);
   });
 
-  test('the file as people write it: a BOM, CRLF line ends, quoted fields, spaces around values, a trailing blank line', async ({ request, run, tagged }) => {
-    const reloads = () => okReloads(run.metricsURL);
+  test('the file as people write it: a BOM, CRLF line ends, quoted fields, spaces around values, a trailing blank line', async ({ request, stack, tagged }) => {
+    const reloads = () => okReloads(stack.metricsURL);
     const before = await reloads();
     const text =
       '\ufeffid , api_key , owner , added\r\n' +
       `  ${KEYS.alpha.id} ,  ${KEYS.alpha.key}  , team-alpha , 2026-01-15\r\n` +
       `"${NEW_KEY.id}","${NEW_KEY.key}","team ""new"", with a comma",2026-02-01\r\n` +
       '\r\n';
-    writeAllowList(run.allowListFile, text);
+    writeAllowList(stack.allowListFile, text);
     await expect.poll(reloads, { timeout: RELOAD_WITHIN_MS, intervals: [100] }).toBeGreaterThan(before);
     // Key header sets (x-api-key alone) the tests above never sent: no decision kept from
     // before the reload answers.
@@ -173,10 +172,10 @@ test.describe('allow-list hot reload', () => {
 
 const chat = { authorization: `Bearer ${KEYS.alpha.key}` };
 
-test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the spool and are written once each when the path is fixed', async ({ run, request, tagged, tag, stats }) => {
-  const aside = `${run.statsFile}.aside-${tag}`;
-  if (existsSync(run.statsFile)) renameSync(run.statsFile, aside);
-  mkdirSync(run.statsFile);
+test('stats file unwritable (a directory in its place): calls stay prompt and unchanged, records wait in the spool and are written once each when the path is fixed', async ({ stack, request, tagged, tag, stats }) => {
+  const aside = `${stack.statsFile}.aside-${tag}`;
+  if (existsSync(stack.statsFile)) renameSync(stack.statsFile, aside);
+  mkdirSync(stack.statsFile);
   try {
     await test.step('five calls while the stats path is a directory: each answered 200 within 2 s, the failure logged', async () => {
       for (let i = 0; i < 5; i++) {
@@ -185,16 +184,16 @@ test('stats file unwritable (a directory in its place): calls stay prompt and un
         expect(response.status()).toBe(200);
         expect(Date.now() - started).toBeLessThan(2_000);
       }
-      await expect.poll(async () => serviceLogs(run, ['lmgate'], 50), { timeout: 10_000 }).toContain('recording stats failed; the spool keeps the records for the next run');
+      await expect.poll(async () => stack.logsOrReason(['lmgate'], 50), { timeout: 10_000 }).toContain('recording stats failed; the spool keeps the records for the next run');
     });
   } finally {
     await test.step('the stats file is put back (the service frozen meanwhile, so no pass lands between the two moves)', async () => {
-      await freezeService(run, 'lmgate');
+      await stack.freeze('lmgate');
       try {
-        rmSync(run.statsFile, { recursive: true, force: true });
-        if (existsSync(aside)) renameSync(aside, run.statsFile);
+        rmSync(stack.statsFile, { recursive: true, force: true });
+        if (existsSync(aside)) renameSync(aside, stack.statsFile);
       } finally {
-        await thawService(run, 'lmgate');
+        await stack.thaw('lmgate');
       }
     });
   }

@@ -1,8 +1,6 @@
 import { test, expect, useOwnStack } from '../fixtures';
 import { FORBIDDEN } from '../support/contract';
 import { AUTH_CACHE_SECONDS, KEYS } from '../support/keys';
-import { composeExec, containerId, waitUntilHealthy } from '../support/stack';
-import { inspectContainer } from '../support/docker-engine';
 
 // The service stopping. On a stack of its own (its tests one after another): a graceful
 // stop keeps every record, and while it is down calls are refused. A flush interval of an
@@ -12,11 +10,11 @@ useOwnStack({ label: 'service-stop', env: { E2E_STATS_FLUSH_SECONDS: '3600' } })
 
 const CHAT = '/openai/v1/chat/completions';
 
-test('graceful stop: every answered call has its line once, written by the stop itself (an hour\'s flush interval), and once still after a restart', async ({ run, stats, tag }) => {
+test('graceful stop: every answered call has its line once, written by the stop itself (an hour\'s flush interval), and once still after a restart', async ({ stack, stats, tag }) => {
   const calls = 25;
   const statuses = await Promise.all(
     Array.from({ length: calls }, (_, i) =>
-      fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}`, {
+      fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}&i=${i}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json' },
         body: '{"model":"gpt-4o-mini","messages":[]}',
@@ -31,20 +29,20 @@ test('graceful stop: every answered call has its line once, written by the stop 
     expect(stats.lines(tag)).toHaveLength(0);
   });
   await test.step('docker compose stop: SIGTERM writes what the spool holds', async () => {
-    await composeExec(run, ['stop', '--timeout', '20', 'lmgate']);
+    await stack.compose(['stop', '--timeout', '20', 'lmgate']);
     const lines = stats.lines(tag);
     expect(lines).toHaveLength(calls);
     expect(new Set(lines.map((l) => l.endpoint)).size).toBe(calls);
   });
   await test.step('started again, then stopped by SIGINT (Ctrl-C): it resumes from its checkpoint, writes the new call, nothing twice', async () => {
-    await composeExec(run, ['start', 'lmgate']);
-    await waitUntilHealthy(run, 'lmgate');
-    const after = await fetch(`${run.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-after`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
+    await stack.compose(['start', 'lmgate']);
+    await stack.waitUntilHealthy('lmgate');
+    const after = await fetch(`${stack.gatewayURL}/openai/v1/chat/completions?lmgate_tag=${tag}-after`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.alpha.key}` }, body: '{}' });
     expect(after.status).toBe(200);
-    const service = await containerId(run, 'lmgate');
-    await composeExec(run, ['kill', '-s', 'INT', 'lmgate']);
-    await expect.poll(async () => ((await inspectContainer(service))['State'] as { Running: boolean }).Running, { timeout: 20_000, intervals: [100] }).toBe(false);
-    expect(((await inspectContainer(service))['State'] as { ExitCode: number }).ExitCode, 'exit status after SIGINT').toBe(0);
+    const service = await stack.containerId('lmgate');
+    await stack.compose(['kill', '-s', 'INT', 'lmgate']);
+    await expect.poll(async () => ((await stack.inspect('lmgate', service))['State'] as { Running: boolean }).Running, { timeout: 20_000, intervals: [100] }).toBe(false);
+    expect(((await stack.inspect('lmgate', service))['State'] as { ExitCode: number }).ExitCode, 'exit status after SIGINT').toBe(0);
     expect(stats.lines(`${tag}-after`)).toHaveLength(1);
     expect(stats.lines(tag)).toHaveLength(calls);
   });
@@ -57,9 +55,9 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
   const outages = [{ name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] }];
 
   for (const outage of outages) {
-    test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, run, tagged, tag, mock }) => {
-      const nginxStartedBefore = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
-      await test.step(`the service is ${outage.name}`, () => composeExec(run, outage.stop));
+    test(`service ${outage.name}: every call gets the 403 JSON quickly and none reaches the upstream; it recovers without an nginx restart`, async ({ request, stack, tagged, tag, mock }) => {
+      const nginxStartedBefore = ((await stack.inspect('nginx'))['State'] as { StartedAt: string }).StartedAt;
+      await test.step(`the service is ${outage.name}`, () => stack.compose(outage.stop));
       try {
         await test.step(`calls are refused once the decisions kept from before have run out (within ${AUTH_CACHE_SECONDS + 1.5} s)`, async () => {
           // nginx may still hold a decision for this key from before the outage: no longer
@@ -87,8 +85,8 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
         });
       } finally {
         await test.step('the service is started again and healthy', async () => {
-          await composeExec(run, ['start', 'lmgate']);
-          await waitUntilHealthy(run, 'lmgate');
+          await stack.compose(['start', 'lmgate']);
+          await stack.waitUntilHealthy('lmgate');
         });
       }
       await test.step('calls are authorized again, without an nginx restart', () =>
@@ -98,7 +96,7 @@ test.describe('the LMGate service is down: authorization fails closed', () => {
           })
           .toBe(200),
       );
-      const nginxStartedAfter = ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+      const nginxStartedAfter = ((await stack.inspect('nginx'))['State'] as { StartedAt: string }).StartedAt;
       expect(nginxStartedAfter).toBe(nginxStartedBefore);
     });
   }

@@ -1,7 +1,6 @@
 import { test, useOwnStack } from '../fixtures';
-import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/lifecycle';
+import { AUTH_TIMEOUT_MS, FAULTY_SERVICE_OVERLAY } from '../support/stack';
 import { expectFailClosedThrough, REFUSAL_BOUND_MS, type Outage } from '../support/faulty-service';
-import { killService, startService, stopService } from '../support/stack';
 
 // Fail closed while the LMGate service is stopped or killed (spec §3; frozen and removed
 // are in service-answers.spec.ts), on a stack of its own
@@ -12,12 +11,12 @@ import { killService, startService, stopService } from '../support/stack';
 useOwnStack({ label: 'outages', overlays: [FAULTY_SERVICE_OVERLAY], env: { E2E_AUTH_TIMEOUT: `${AUTH_TIMEOUT_MS}ms` } });
 
 const outages: Outage[] = [
-  { name: 'stopped', down: (run) => stopService(run, 'lmgate', 5), up: (run) => startService(run, 'lmgate') },
-  { name: 'killed', down: (run) => killService(run, 'lmgate'), up: (run) => startService(run, 'lmgate') },
+  { name: 'stopped', down: (stack) => stack.stop('lmgate', 5), up: (stack) => stack.startService('lmgate') },
+  { name: 'killed', down: (stack) => stack.kill('lmgate'), up: (stack) => stack.startService('lmgate') },
 ];
 
 for (const outage of outages) {
-  test(`the service is ${outage.name}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing proxied; authorized again once it is back`, async ({ run, tag, mock }) => {
-    await expectFailClosedThrough(run, mock, tag, outage);
+  test(`the service is ${outage.name}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing proxied; authorized again once it is back`, async ({ stack, tag, mock }) => {
+    await expectFailClosedThrough(stack, mock, tag, outage);
   });
 }

@@ -1,9 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { test, expect } from '../fixtures';
 import { allowListCsv, INITIAL_KEYS } from '../support/keys';
-import { prepareStack, removeStack, upStack } from '../support/lifecycle';
-import { containerStatus, serviceLogs } from '../support/stack';
-import { inspectContainer, projectContainers } from '../support/docker-engine';
+import { Stack } from '../support/stack';
 
 // Spec §1 and §4: a service that cannot start never becomes healthy, `up` fails naming the
 // problem, and nginx never starts. Each case brings up (and down) a stack of its own; the
@@ -15,34 +13,34 @@ const starts: Array<{ name: string; allowList: string | null; unreadable?: boole
 ];
 
 for (const start of starts) {
-  test(`startup order, negative: with ${start.name}, the service never becomes healthy, up fails naming the problem, and nginx never starts`, async ({ run }) => {
+  test(`startup order, negative: with ${start.name}, the service never becomes healthy, up fails naming the problem, and nginx never starts`, async ({ stack }) => {
     test.setTimeout(120_000);
-    const info = await prepareStack({ standalone: run.standalone, label: 'broken', allowList: start.allowList });
+    const info = Stack.prepare({ standalone: stack.standalone, label: 'broken', allowList: start.allowList });
     // Readable by no one but root: the service runs as another user.
     if (start.unreadable) chmodSync(info.allowListFile, 0o000);
     try {
       await test.step('docker compose up fails', async () => {
-        const failure = await upStack(info).then(
+        const failure = await info.up().then(
           () => null,
           (error: Error) => error,
         );
         expect(failure, 'docker compose up must fail').not.toBeNull();
       });
       await test.step("the service's log names the file and the problem", async () => {
-        const logs = await serviceLogs(info, ['lmgate']);
+        const logs = await info.logsOrReason(['lmgate']);
         expect(logs).toContain(start.logged);
         expect(logs).toContain('lmgate: cannot start:');
       });
       await test.step('nginx never ran', async () => {
         // Compose may not even have created nginx's container; if it did, it never ran.
-        for (const { Id } of await projectContainers(info.project, 'nginx')) {
-          const state = (await inspectContainer(Id))['State'] as { StartedAt: string; Status: string };
-          expect(state.Status, await containerStatus(info)).toBe('created');
+        for (const { Id } of await info.containers('nginx')) {
+          const state = (await info.inspect('nginx', Id))['State'] as { StartedAt: string; Status: string };
+          expect(state.Status, await info.status()).toBe('created');
           expect(state.StartedAt.startsWith('0001-01-01')).toBe(true);
         }
       });
     } finally {
-      await removeStack(info);
+      await info.remove();
     }
   });
 }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { test, expect, useOwnStack } from '../fixtures';
 import { declareRequestsWithoutLine } from '../support/accounting';
 import { KEYS } from '../support/keys';
-import { serviceLogs } from '../support/stack';
 import { tagOfEndpoint, type StatsLine } from '../support/stats-file';
 
 // Spec §5: the stats file is rotated at 100 MiB (stats.rotate_bytes, production's default
@@ -16,7 +15,7 @@ useOwnStack({ label: 'rotation' });
 const ROTATE_BYTES = 100 * 1024 * 1024;
 const rotatedFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('stats.jsonl.'));
 
-test('the line that takes the stats file past 100 MiB ends it, the file is rotated, the next line starts a new one', async ({ run, request, tagged, tag, stats }) => {
+test('the line that takes the stats file past 100 MiB ends it, the file is rotated, the next line starts a new one', async ({ stack, request, tagged, tag, stats }) => {
   const fillerTag = `${tag}-filler`;
   await test.step('the stats file is filled to 256 bytes under 100 MiB: less than any stats line', () => {
     // Lines the service could have written (the suite's reader parses every line): one
@@ -27,26 +26,26 @@ test('the line that takes the stats file past 100 MiB ends it, the file is rotat
     const count = Math.floor(target / filler.length) - 1;
     const rest = target - count * filler.length;
     const last = line(1000 + rest - filler.length);
-    appendFileSync(run.statsFile, filler.repeat(count) + last);
+    appendFileSync(stack.statsFile, filler.repeat(count) + last);
     // The service runs as a user of its own.
-    chmodSync(run.statsFile, 0o666);
-    expect(statSync(run.statsFile).size).toBe(target);
-    expect(rotatedFiles(run.dataDir)).toEqual([]);
+    chmodSync(stack.statsFile, 0o666);
+    expect(statSync(stack.statsFile).size).toBe(target);
+    expect(rotatedFiles(stack.dataDir)).toEqual([]);
   });
 
   const call = (step: string) => request.post(tagged(`/openai/v1/chat/completions?step=${step}`), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' });
 
   const rotated = await test.step('a call whose line takes the file past 100 MiB: its line ends the rotated file', async () => {
     expect((await call('over')).status()).toBe(200);
-    await expect.poll(() => rotatedFiles(run.dataDir), { timeout: 15_000, intervals: [100], message: 'a rotated stats file' }).toHaveLength(1);
-    const path = join(run.dataDir, rotatedFiles(run.dataDir)[0]!);
-    expect(rotatedFiles(run.dataDir)[0]).toMatch(/^stats\.jsonl\.\d{8}T\d{9}Z$/);
+    await expect.poll(() => rotatedFiles(stack.dataDir), { timeout: 15_000, intervals: [100], message: 'a rotated stats file' }).toHaveLength(1);
+    const path = join(stack.dataDir, rotatedFiles(stack.dataDir)[0]!);
+    expect(rotatedFiles(stack.dataDir)[0]).toMatch(/^stats\.jsonl\.\d{8}T\d{9}Z$/);
     expect(statSync(path).size).toBeGreaterThanOrEqual(ROTATE_BYTES);
     const last = JSON.parse(readFileSync(path, 'utf8').trimEnd().split('\n').pop()!) as StatsLine;
     expect([tagOfEndpoint(last.endpoint), new URLSearchParams(last.endpoint.split('?')[1]).get('step')]).toEqual([tag, 'over']);
-    await expect.poll(() => serviceLogs(run, ['lmgate'], 200), { intervals: [100] }).toContain('stats file rotated');
+    await expect.poll(() => stack.logsOrReason(['lmgate'], 200), { intervals: [100] }).toContain('stats file rotated');
     // Its line is in the rotated file, which the stack's accounting does not read.
-    declareRequestsWithoutLine(run, tag, 1);
+    declareRequestsWithoutLine(stack, tag, 1);
     return path;
   });
 
@@ -54,8 +53,8 @@ test('the line that takes the stats file past 100 MiB ends it, the file is rotat
     expect((await call('after')).status()).toBe(200);
     const [line] = await stats.waitForLines(tag, 1);
     expect(new URLSearchParams(line!.endpoint.split('?')[1]).get('step')).toBe('after');
-    const current = readFileSync(run.statsFile, 'utf8').split('\n').filter(Boolean);
+    const current = readFileSync(stack.statsFile, 'utf8').split('\n').filter(Boolean);
     expect(current).toHaveLength(1);
-    expect(rotatedFiles(run.dataDir)).toEqual([rotated.split('/').pop()]);
+    expect(rotatedFiles(stack.dataDir)).toEqual([rotated.split('/').pop()]);
   });
 });

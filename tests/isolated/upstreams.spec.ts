@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { test, expect, useOwnStack } from '../fixtures';
 import { KEYS } from '../support/keys';
-import { stackURLs } from '../support/lifecycle';
+import { type Service, type Stack } from '../support/stack';
 import { setTlsMode, tlsState, type TlsMode } from '../support/mock-tls';
-import type { RunInfo } from '../support/run-info';
-import { composeExec, containerId, serviceLogs, waitUntilHealthy, type Service } from '../support/stack';
-import { inspectContainer, networkAddress } from '../support/docker-engine';
 
-const execFileAsync = promisify(execFile);
 const CHAT = '/openai/v1/chat/completions';
 
 // What nginx meets upstream, on a stack of its own (one after another: these change what
@@ -41,12 +35,12 @@ const failures: Array<{ mode: TlsMode; what: string; status: number; type: strin
 
 test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON with a stats line", () => {
   for (const failure of failures) {
-    test(`the provider answers with ${failure.what}: ${failure.status} JSON, never its reply, and a stats line http_${failure.status}`, async ({ run, request, tagged, tag, mock, stats }) => {
+    test(`the provider answers with ${failure.what}: ${failure.status} JSON, never its reply, and a stats line http_${failure.status}`, async ({ stack, request, tagged, tag, mock, stats }) => {
       test.setTimeout(60_000);
       // A verified connection and session first: the mode change must not ride on them.
       expect((await request.post(tagged(`${MESSAGES}?step=before`), { headers: HEADERS, data: BODY })).status()).toBe(200);
-      const before = (await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode];
-      await setTlsMode(run.mockAdminURL, ANTHROPIC, failure.mode);
+      const before = (await tlsState(stack.mockAdminURL, ANTHROPIC)).connections[failure.mode];
+      await setTlsMode(stack.mockAdminURL, ANTHROPIC, failure.mode);
       try {
         // With the key also as ?key= (the same key twice passes): nginx's error line about
         // the failure shows the request line, the key masked (the file's end reads this stack's logs for secrets).
@@ -55,13 +49,13 @@ test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON 
         expect(response.headers()['content-type']).toMatch(/^application\/json/);
         expect(await response.json()).toMatchObject({ error: { type: failure.type } });
         // It was the mock that nginx turned away from, and no request reached its HTTP side.
-        expect((await tlsState(run.mockAdminURL, ANTHROPIC)).connections[failure.mode]).toBeGreaterThan(before);
+        expect((await tlsState(stack.mockAdminURL, ANTHROPIC)).connections[failure.mode]).toBeGreaterThan(before);
         expect((await mock.requests(tag)).map((r) => r.query)).toEqual([`step=before&lmgate_tag=${tag}`]);
         // (It reaches the container's log through start.sh's masking pipe: a moment later.)
-        await expect.poll(() => serviceLogs(run, ['nginx'], 2_000), { message: 'the error line', intervals: [100] })
+        await expect.poll(() => stack.logsOrReason(['nginx'], 2_000), { message: 'the error line', intervals: [100] })
           .toContain(`request: "POST ${MESSAGES}?step=failing&lmgate_tag=${tag}&key=*** HTTP/1.1", upstream: "https://`);
       } finally {
-        await setTlsMode(run.mockAdminURL, ANTHROPIC, 'valid');
+        await setTlsMode(stack.mockAdminURL, ANTHROPIC, 'valid');
       }
       const lines = await stats.waitForLines(tag, 2);
       expect(lines.find((l) => l.endpoint.includes('step=failing'))).toMatchObject({
@@ -71,38 +65,29 @@ test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON 
   }
 });
 
-/** The address of a service's container on the stack's network. */
-async function addressOf(run: RunInfo, service: Service): Promise<string | undefined> {
-  return networkAddress(await inspectContainer(await containerId(run, service)));
-}
-
-const nginxStartedAt = async (run: RunInfo) => ((await inspectContainer(await containerId(run, 'nginx')))['State'] as { StartedAt: string }).StartedAt;
+const nginxStartedAt = async (stack: Stack) => ((await stack.inspect('nginx'))['State'] as { StartedAt: string }).StartedAt;
 
 /**
  * Recreates a service at another address. Docker hands out the lowest free address, which
  * would be the one just freed: placeholder containers take free addresses until one holds
  * the old one, as other containers would on a busy host.
  */
-async function recreateElsewhere(run: RunInfo, service: Service): Promise<{ before?: string; after?: string; release: () => Promise<void> }> {
-  const before = await addressOf(run, service);
-  await composeExec(run, ['rm', '--stop', '--force', service]);
+async function recreateElsewhere(stack: Stack, service: Service): Promise<{ before?: string; after?: string; release: () => Promise<void> }> {
+  const before = await stack.address(service);
+  await stack.compose(['rm', '--stop', '--force', service]);
   const placeholders: string[] = [];
-  const release = async () => void (placeholders.length > 0 && (await execFileAsync('docker', ['rm', '--force', ...placeholders])));
+  const release = () => stack.removeContainers(placeholders);
   try {
     for (let i = 0; i < 8; i++) {
-      // Labelled as an orphan of this stack: should the test end before its release (a
-      // timeout), the stack's `down --remove-orphans` removes it, and so its network can go.
-      const labels = ['--label', `com.docker.compose.project=${run.project}`, '--label', 'com.docker.compose.service=address-placeholder'];
-      const { stdout } = await execFileAsync('docker', ['run', '--detach', '--rm', ...labels, '--network', `${run.project}_default`, '--entrypoint', 'sleep', 'lmgate/mock-upstream:local', '300']);
-      const id = stdout.trim();
+      const { id, address } = await stack.placeholder();
       placeholders.push(id);
-      if (networkAddress(await inspectContainer(id)) === before) break;
+      if (address === before) break;
     }
-    await composeExec(run, ['up', '--detach', '--no-build', '--no-deps', service]);
-    await waitUntilHealthy(run, service);
+    await stack.compose(['up', '--detach', '--no-build', '--no-deps', service]);
+    await stack.waitUntilHealthy(service);
     // A recreated container has a new address.
-    await stackURLs(run);
-    return { before, after: await addressOf(run, service), release };
+    await stack.readURLs();
+    return { before, after: await stack.address(service), release };
   } catch (error) {
     await release();
     throw error;
@@ -116,10 +101,10 @@ for (const { service, headers } of [
   { service: 'mock-upstream' as const, headers: { 'x-api-key': KEYS.beta.key } },
 ]) {
   const what = service === 'lmgate' ? 'the LMGate service' : 'a provider';
-  test(`${what} moves: recreated at a new address, calls pass again within seconds, without an nginx restart`, async ({ request, run, tagged }) => {
-    const startedBefore = await nginxStartedAt(run);
+  test(`${what} moves: recreated at a new address, calls pass again within seconds, without an nginx restart`, async ({ request, stack, tagged }) => {
+    const startedBefore = await nginxStartedAt(stack);
     const moved = await test.step(`${what} is recreated at another address`, async () => {
-      const recreated = await recreateElsewhere(run, service);
+      const recreated = await recreateElsewhere(stack, service);
       expect(recreated.after, 'the new container has another address').not.toBe(recreated.before);
       return recreated;
     });
@@ -145,6 +130,6 @@ for (const { service, headers } of [
     } finally {
       await moved.release();
     }
-    await test.step('nginx was never restarted', async () => expect(await nginxStartedAt(run)).toBe(startedBefore));
+    await test.step('nginx was never restarted', async () => expect(await nginxStartedAt(stack)).toBe(startedBefore));
   });
 }

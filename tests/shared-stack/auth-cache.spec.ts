@@ -47,7 +47,7 @@ test.describe('auth decisions cached by nginx are never shared between keys', ()
     }
   });
 
-  test('a kept decision answers in the call itself, without auth_request: allow and refusal alike, with the id and masked key the service gave', async ({ run, request, tagged, tag, mock, stats }) => {
+  test('a kept decision answers in the call itself, without auth_request: allow and refusal alike, with the id and masked key the service gave', async ({ stack, request, tagged, tag, mock, stats }) => {
     // A spelling of its own (spelled apart by a random count of spaces), so that the first
     // call of each key finds nothing kept and asks; the second, right after, finds it.
     const spaces = 20 + Math.floor(Math.random() * 200);
@@ -61,7 +61,7 @@ test.describe('auth decisions cached by nginx are never shared between keys', ()
       const response = await request.post(tagged(`${CHAT}?step=${call.step}`), { headers: { authorization: bearerSpelledApart(call.key, spaces) }, data: '{}' });
       expect(response.status(), call.step).toBe(call.status);
     }
-    const logged = await waitForAccessLines(run, tag, calls.length);
+    const logged = await waitForAccessLines(stack, tag, calls.length);
     expect(logged.map((line) => [new URLSearchParams(line.request_uri.split('?')[1]).get('step'), line.status, line.auth])).toEqual(
       calls.map((call) => [call.step, call.status, call.auth]),
     );

@@ -2,9 +2,9 @@ import { test, expect } from '../fixtures';
 import { KEYS } from '../support/keys';
 import { mockUsage } from '../support/usage-cases';
 
-test('a client that disconnects mid-stream still gets its stats line, and the gateway keeps serving', async ({ run, request, tagged, tag, stats, mock }) => {
+test('a client that disconnects mid-stream still gets its stats line, and the gateway keeps serving', async ({ stack, request, tagged, tag, stats, mock }) => {
   const controller = new AbortController();
-  const response = await fetch(`${run.gatewayURL}${tagged('/anthropic/v1/messages')}`, {
+  const response = await fetch(`${stack.gatewayURL}${tagged('/anthropic/v1/messages')}`, {
     method: 'POST',
     headers: { 'x-api-key': KEYS.beta.key, 'content-type': 'application/json', 'x-mock-event-delay-ms': '700', 'x-mock-usage': mockUsage({ input: 61, output: 40 }) },
     body: JSON.stringify({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'long story' }] }),
@@ -32,9 +32,9 @@ test('a client that disconnects mid-stream still gets its stats line, and the ga
   expect(next.status()).toBe(200);
 });
 
-test('a client that disconnects before the provider answered gets its line with nginx\'s 499 (it received no status), no body, no time to first byte', async ({ run, tagged, tag, stats, mock }) => {
+test('a client that disconnects before the provider answered gets its line with nginx\'s 499 (it received no status), no body, no time to first byte', async ({ stack, tagged, tag, stats, mock }) => {
   const controller = new AbortController();
-  const pending = fetch(`${run.gatewayURL}${tagged('/openai/v1/chat/completions')}`, {
+  const pending = fetch(`${stack.gatewayURL}${tagged('/openai/v1/chat/completions')}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEYS.alpha.key}`, 'content-type': 'application/json', 'x-mock-scenario': 'slow-headers:3000' },
     body: '{"model":"gpt-4o-mini","messages":[]}',

@@ -1,5 +1,4 @@
 import { test, expect } from '../fixtures';
-import { projectContainers } from '../support/docker-engine';
 import { rawExchange } from '../support/raw-http';
 import { KEYS } from '../support/keys';
 import { spoolLine } from '../support/spool';
@@ -27,7 +26,7 @@ test.describe('hostile and odd input', () => {
     });
   }
 
-  test('path tricks never reach an upstream other than the prefix provider, and never skip auth', async ({ run, tag, mock }) => {
+  test('path tricks never reach an upstream other than the prefix provider, and never skip auth', async ({ stack, tag, mock }) => {
     const q = `lmgate_tag=${tag}`;
     const cases: Array<{ path: string; key: boolean; expect: (status: number) => void }> = [
       { path: `/openai/../anthropic/v1/messages?${q}`, key: false, expect: (s) => expect(s).toBe(403) },
@@ -41,7 +40,7 @@ test.describe('hostile and odd input', () => {
       { path: `/openai//v1//chat/completions?${q}`, key: true, expect: (s) => expect(s).toBe(400) },
     ];
     for (const c of cases) {
-      const raw = await rawRequest(run.gatewayURL, [
+      const raw = await rawRequest(stack.gatewayURL, [
         `POST ${c.path} HTTP/1.1`,
         'Host: gateway',
         'Content-Length: 0',
@@ -72,8 +71,8 @@ test.describe('hostile and odd input', () => {
     stats.expectNoLines(tag);
   });
 
-  test('a body over the size limit gets 413 from nginx, no upstream call and no stats line', async ({ run, tag, mock, stats }) => {
-    const raw = await rawRequest(run.gatewayURL, [
+  test('a body over the size limit gets 413 from nginx, no upstream call and no stats line', async ({ stack, tag, mock, stats }) => {
+    const raw = await rawRequest(stack.gatewayURL, [
       `POST /openai/v1/chat/completions?lmgate_tag=${tag} HTTP/1.1`,
       'Host: gateway',
       `Authorization: Bearer ${KEYS.alpha.key}`,
@@ -86,17 +85,17 @@ test.describe('hostile and odd input', () => {
     stats.expectNoLines(tag);
   });
 
-  test("records posted to the service from inside the network: no such endpoint, nothing written (records come only from nginx's spool)", async ({ run, request, stats, tagged, tag }) => {
+  test("records posted to the service from inside the network: no such endpoint, nothing written (records come only from nginx's spool)", async ({ stack, request, stats, tagged, tag }) => {
     // The e2e suite reaches the service at its container's address: it stands in for any
     // container on the compose network. The spool is a volume only nginx and the service
     // mount; an HTTP client has no way to add a line.
     const record = spoolLine({ producer: 'x/1', seq: 1, requestId: `${tag}-inside`, uri: `/openai/x?lmgate_tag=${tag}-inside` });
     for (const [path, type, body] of [['/stats', 'application/json', record], ['/stats', 'application/json', `[${record}]`], ['/stats', 'text/plain', 'not a record at all'], ['/spool', 'application/json', record]] as const) {
-      const response = await fetch(`${run.serviceURL}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+      const response = await fetch(`${stack.serviceURL}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
       expect(response.status, `POST ${path}`).toBe(404);
       expect(await response.json()).toEqual({ error: { type: 'not_found', message: 'no such endpoint' } });
     }
-    expect((await fetch(`${run.serviceURL}/healthz`)).status).toBe(200);
+    expect((await fetch(`${stack.serviceURL}/healthz`)).status).toBe(200);
     // A call after them: once its line is in, a line from the posts above would be too.
     const response = await request.post(tagged('/openai/v1/chat/completions'), { headers: auth, data: '{}' });
     expect(response.status()).toBe(200);
@@ -104,11 +103,11 @@ test.describe('hostile and odd input', () => {
     stats.expectNoLines(`${tag}-inside`);
   });
 
-  test('nginx alone is published, and on 127.0.0.1 only', async ({ run }) => {
+  test('nginx alone is published, and on 127.0.0.1 only', async ({ stack }) => {
     // As docker-compose.yaml deploys it (scripts/smoke.sh checks that too): the e2e overlay
     // publishes nothing more; the suite reaches the service and the mock at their
     // containers' addresses.
-    const published = (await projectContainers(run.project)).flatMap((c) =>
+    const published = (await stack.containers()).flatMap((c) =>
       c.Ports.filter((p) => p.PublicPort !== undefined).map((p) => `${c.Labels['com.docker.compose.service']} ${p.IP}:${p.PrivatePort}`),
     );
     expect(published.sort()).toEqual(['nginx 127.0.0.1:8080']);

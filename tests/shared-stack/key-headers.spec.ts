@@ -15,8 +15,8 @@ test.describe('the credentials of a call, every spelling through the whole stack
   for (const { case: name, headers, query, reads, gatewayStatus } of credentialSpellings(ALLOWED.key, UNKNOWN_KEY)) {
     const allowed = reads === ALLOWED.key;
     const refusal = gatewayStatus ? { status: gatewayStatus, type: 'bad_request' } : { status: 403, type: 'forbidden' };
-    test(`${name}: ${allowed ? 'allowed, recorded under the row' : 'refused, never proxied'}`, async ({ run, tagged, tag, mock, stats, recordExchange }) => {
-      const url = run.gatewayURL + tagged(CHAT) + (query ? `&${query}` : '');
+    test(`${name}: ${allowed ? 'allowed, recorded under the row' : 'refused, never proxied'}`, async ({ stack, tagged, tag, mock, stats, recordExchange }) => {
+      const url = stack.gatewayURL + tagged(CHAT) + (query ? `&${query}` : '');
       const sent: RawHeaderPairs = [...headers, ['content-type', 'application/json']];
       const response = await rawFetch(url, 'POST', sent, BODY);
       await recordExchange({ method: 'POST', url, requestHeaders: Object.fromEntries(sent), requestBody: BODY, status: response.status, responseHeaders: response.headers, responseBody: response.body });
@@ -34,10 +34,10 @@ test.describe('the credentials of a call, every spelling through the whole stack
     });
   }
 
-  test('an allowed key sent as x_api_key is never kept as the decision for requests without a key', async ({ run, tagged, tag, request, mock, stats }) => {
+  test('an allowed key sent as x_api_key is never kept as the decision for requests without a key', async ({ stack, tagged, tag, request, mock, stats }) => {
     // Before: nginx read x_api_key for the service, njs did not; the decision was kept under
     // the digest of "no key" and the next keyless calls passed for 2 s.
-    const url = run.gatewayURL + tagged(CHAT);
+    const url = stack.gatewayURL + tagged(CHAT);
     const first = await rawFetch(url, 'POST', [['x_api_key', ALLOWED.key], ['content-type', 'application/json']], BODY);
     expect(first.status).toBe(200);
     const keyless = `${tag}-keyless`;
@@ -47,13 +47,13 @@ test.describe('the credentials of a call, every spelling through the whole stack
       expect(await response.json()).toEqual(FORBIDDEN);
     }
     expect(await mock.requests(keyless)).toEqual([]);
-    await statsBarrier(run, stats, tag);
+    await statsBarrier(stack, stats, tag);
     expect(stats.lines(keyless)).toEqual([]);
     expect(stats.lines(tag).map((line) => line.masked_key)).toEqual([ALLOWED.key.slice(-6)]);
   });
 
-  test('a decision for one spelling set is never reused for another: an allowed key, then the same name with an unknown key', async ({ run, tagged, tag, mock }) => {
-    const url = run.gatewayURL + tagged(CHAT);
+  test('a decision for one spelling set is never reused for another: an allowed key, then the same name with an unknown key', async ({ stack, tagged, tag, mock }) => {
+    const url = stack.gatewayURL + tagged(CHAT);
     const allowed = await rawFetch(url, 'POST', [['X_API_KEY', ALLOWED.key]], BODY);
     const unknown = await rawFetch(url + '&second=1', 'POST', [['X_API_KEY', UNKNOWN_KEY]], BODY);
     const both = await rawFetch(url + '&third=1', 'POST', [['X_API_KEY', ALLOWED.key], ['x-api-key', ALLOWED.key]], BODY);

@@ -15,7 +15,7 @@ const shapes: Array<{ path: string; headers: Record<string, string>; body: strin
   { path: '/google/v1/projects/p/locations/l/publishers/google/models/gemini-2.0-flash-001:streamGenerateContent?alt=sse', headers: { authorization: `Bearer ${KEYS.gamma.key}` }, body: '{"contents":[]}' },
 ];
 
-test(`a burst of ${TOTAL} calls, ${CONCURRENCY} at a time, mixed providers and streaming: no errors, exactly one stats line per call`, async ({ run, tag, stats }) => {
+test(`a burst of ${TOTAL} calls, ${CONCURRENCY} at a time, mixed providers and streaming: no errors, exactly one stats line per call`, async ({ stack, tag, stats }) => {
   let next = 0;
   const failures: string[] = [];
   const started = Date.now();
@@ -23,7 +23,7 @@ test(`a burst of ${TOTAL} calls, ${CONCURRENCY} at a time, mixed providers and s
     while (next < TOTAL) {
       const i = next++;
       const shape = shapes[i % shapes.length]!;
-      const url = `${run.gatewayURL}${shape.path}${shape.path.includes('?') ? '&' : '?'}lmgate_tag=${tag}&i=${i}`;
+      const url = `${stack.gatewayURL}${shape.path}${shape.path.includes('?') ? '&' : '?'}lmgate_tag=${tag}&i=${i}`;
       try {
         const response = await fetch(url, { method: 'POST', headers: { ...shape.headers, 'content-type': 'application/json' }, body: shape.body });
         const body = await response.text();

@@ -17,11 +17,11 @@ function promtool(): string {
 }
 
 test.describe('metrics', () => {
-  test('the allow-list size, the delivery lag and the dropped records are exported (spec §9)', async ({ run, request, tagged, tag, stats }) => {
-    const before = await scrape(run.metricsURL);
+  test('the allow-list size, the delivery lag and the dropped records are exported (spec §9)', async ({ stack, request, tagged, tag, stats }) => {
+    const before = await scrape(stack.metricsURL);
     expect(await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: { model: 'gpt-4o-mini', messages: [] } })).toBeOK();
     await stats.waitForLines(tag);
-    const after = await scrape(run.metricsURL);
+    const after = await scrape(stack.metricsURL);
     const present = (name: string) => after.some((sample) => sample.name === name);
     expect(sumOf(after, 'lmgate_allowlist_keys'), 'the keys of the shared stack').toBe(INITIAL_KEYS.length);
     // Every record delivered is observed once: the call just made moved the count.
@@ -30,8 +30,8 @@ test.describe('metrics', () => {
     expect(sumOf(after, 'lmgate_stats_records_dropped_total'), 'nothing dropped on the shared stack').toBe(0);
   });
 
-  test('the service\'s metrics port passes promtool check metrics; the gateway has no /metrics', async ({ run, request }) => {
-    const text = await (await fetch(run.metricsURL)).text();
+  test('the service\'s metrics port passes promtool check metrics; the gateway has no /metrics', async ({ stack, request }) => {
+    const text = await (await fetch(stack.metricsURL)).text();
     expect(text).toContain('# TYPE lmgate_calls_total counter');
     const check = spawnSync(promtool(), ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
@@ -40,7 +40,7 @@ test.describe('metrics', () => {
     expect(await throughGateway.json()).toMatchObject({ error: { type: 'not_found' } });
   });
 
-  test("calls, tokens by kind and durations move by exactly what the test's stats lines add up to", async ({ run, request, tagged, tag, stats }) => {
+  test("calls, tokens by kind and durations move by exactly what the test's stats lines add up to", async ({ stack, request, tagged, tag, stats }) => {
     // A model name of this test's own: no other test's calls carry its label.
     const model = `metrics-${tag}`;
     // Every kind of token non-zero somewhere: a kind the service never exported would sum to 0.
@@ -60,7 +60,7 @@ test.describe('metrics', () => {
     }
     const lines = await stats.waitForLines(tag, calls.length);
     expect(lines.every((l) => l.model === model)).toBe(true);
-    const samples = await scrape(run.metricsURL);
+    const samples = await scrape(stack.metricsURL);
     const sum = (field: keyof StatsLine) => lines.reduce((total, l) => total + ((l[field] as number | null) ?? 0), 0);
     expect(sumOf(samples, 'lmgate_calls_total', { model })).toBe(lines.length);
     for (const [kind, field] of [

@@ -26,8 +26,8 @@ test.describe('edges of proxying', () => {
     expect(line).toMatchObject({ provider: 'openai', status: response.status(), endpoint: expect.stringContaining('/openai/v1/models'), first_byte_ms: null });
   });
 
-  test('the recorded timestamp is when the request arrived, also for a stream that lasts seconds', async ({ run, tagged, tag, stats, recordExchange }) => {
-    const url = run.gatewayURL + tagged('/anthropic/v1/messages');
+  test('the recorded timestamp is when the request arrived, also for a stream that lasts seconds', async ({ stack, tagged, tag, stats, recordExchange }) => {
+    const url = stack.gatewayURL + tagged('/anthropic/v1/messages');
     const headers = { 'x-api-key': KEYS.beta.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-mock-event-delay-ms': '250' };
     const body = JSON.stringify({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'count' }] });
     const sentAt = Date.now();
@@ -42,9 +42,9 @@ test.describe('edges of proxying', () => {
     expect(recordedAt).toBeLessThan(sentAt + 500);
   });
 
-  test('first_byte_ms is the time to the first body byte, duration_ms the time to the last, for a slow start and a long stream', async ({ run, tagged, tag, stats }) => {
+  test('first_byte_ms is the time to the first body byte, duration_ms the time to the last, for a slow start and a long stream', async ({ stack, tagged, tag, stats }) => {
     // The provider answers after 600 ms (slow-headers), then streams for about 1.5 s more.
-    const url = run.gatewayURL + tagged('/openai/v1/chat/completions');
+    const url = stack.gatewayURL + tagged('/openai/v1/chat/completions');
     const stream = await readTimedStream(url, {
       method: 'POST',
       headers: { ...ALPHA, 'content-type': 'application/json', 'x-mock-scenario': 'slow-headers:600', 'x-mock-event-delay-ms': '300' },

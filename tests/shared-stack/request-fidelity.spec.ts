@@ -8,7 +8,7 @@ import { rawFetch } from '../support/raw-http';
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 test.describe('requests reach the provider as sent', () => {
-  test('nginx adds nothing and drops nothing but what the spec changes: Host, Connection, Accept-Encoding', async ({ run, tagged, tag, mock, recordExchange }) => {
+  test('nginx adds nothing and drops nothing but what the spec changes: Host, Connection, Accept-Encoding', async ({ stack, tagged, tag, mock, recordExchange }) => {
     const body = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'exact' }] }));
     const sent: Array<[string, string]> = [
       ['Authorization', `Bearer ${KEYS.alpha.key}`],
@@ -36,7 +36,7 @@ test.describe('requests reach the provider as sent', () => {
       ['x-mock-expect-body-length', String(body.length)],
       ['x-mock-expect-body-sha256', sha256(body)],
     ];
-    const url = run.gatewayURL + tagged('/openai/v1/chat/completions');
+    const url = stack.gatewayURL + tagged('/openai/v1/chat/completions');
     const response = await rawFetch(url, 'POST', [...sent, ...expectations], body);
     await recordExchange({ method: 'POST', url, requestHeaders: Object.fromEntries(sent), requestBody: body, status: response.status, responseHeaders: response.headers, responseBody: response.body });
     expect(response.status, response.body.toString('utf8')).toBe(200);
@@ -44,7 +44,7 @@ test.describe('requests reach the provider as sent', () => {
   });
 
   for (const mib of [1, 16, 64]) {
-    test(`a ${mib} MiB request body passes byte for byte${mib === 64 ? ' (the limit)' : ''}`, async ({ run, tagged, tag, stats }) => {
+    test(`a ${mib} MiB request body passes byte for byte${mib === 64 ? ' (the limit)' : ''}`, async ({ stack, tagged, tag, stats }) => {
       // 64 MiB through nginx and the mock (which hashes it) took 30 s once on a 2-core
       // machine that also ran the recording file's 210,000-record backlog.
       test.setTimeout(30_000 + mib * 1_000);
@@ -53,7 +53,7 @@ test.describe('requests reach the provider as sent', () => {
       const suffix = Buffer.from('"}');
       const body = Buffer.concat([prefix, Buffer.from(randomBytes((size - prefix.length - suffix.length) * 3 / 4 + 3).toString('base64').slice(0, size - prefix.length - suffix.length)), suffix]);
       expect(body.length).toBe(size);
-      const response = await rawFetch(run.gatewayURL + tagged('/openai/v1/chat/completions'), 'POST', [
+      const response = await rawFetch(stack.gatewayURL + tagged('/openai/v1/chat/completions'), 'POST', [
         ['Authorization', `Bearer ${KEYS.alpha.key}`],
         ['Content-Type', 'application/json'],
         ['x-mock-expect-body-length', String(size)],

@@ -35,8 +35,8 @@ test.describe('official SDKs pointed at the gateway', () => {
       fetch: recordingFetch(record, pending),
     });
 
-  test('openai: a chat completion, and the stats line matches the usage the SDK reports', async ({ run, tag, stats, recordExchange }) => {
-    const client = await openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange);
+  test('openai: a chat completion, and the stats line matches the usage the SDK reports', async ({ stack, tag, stats, recordExchange }) => {
+    const client = await openai(KEYS.alpha.key, tag, stack.gatewayURL, recordExchange);
     const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
     expect(completion.choices[0]?.message.content).toBeTruthy();
     const [line] = await stats.waitForLines(tag);
@@ -50,8 +50,8 @@ test.describe('official SDKs pointed at the gateway', () => {
     });
   });
 
-  test('openai: a streaming chat completion with include_usage, and the stats line matches', async ({ run, tag, stats, recordExchange }) => {
-    const client = await openai(KEYS.alpha.key, tag, run.gatewayURL, recordExchange, { input: 44, output: 21 });
+  test('openai: a streaming chat completion with include_usage, and the stats line matches', async ({ stack, tag, stats, recordExchange }) => {
+    const client = await openai(KEYS.alpha.key, tag, stack.gatewayURL, recordExchange, { input: 44, output: 21 });
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       stream: true,
@@ -72,8 +72,8 @@ test.describe('official SDKs pointed at the gateway', () => {
     expect(line).toMatchObject({ provider: 'openai', model, input_tokens: usage?.prompt_tokens, output_tokens: usage?.completion_tokens });
   });
 
-  test('openai: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ run, tag, mock, recordExchange }) => {
-    const client = await openai(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
+  test('openai: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ stack, tag, mock, recordExchange }) => {
+    const client = await openai(UNKNOWN_KEY, tag, stack.gatewayURL, recordExchange);
     const error = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).then(
       () => null,
       (e: unknown) => e,
@@ -85,8 +85,8 @@ test.describe('official SDKs pointed at the gateway', () => {
     await mock.expectNoRequests(tag);
   });
 
-  test('anthropic: a message, and the stats line matches the usage the SDK reports', async ({ run, tag, stats, recordExchange }) => {
-    const client = await anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange);
+  test('anthropic: a message, and the stats line matches the usage the SDK reports', async ({ stack, tag, stats, recordExchange }) => {
+    const client = await anthropic(KEYS.beta.key, tag, stack.gatewayURL, recordExchange);
     const message = await client.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Say hi' }] });
     expect(message.content.length).toBeGreaterThan(0);
     const [line] = await stats.waitForLines(tag);
@@ -99,8 +99,8 @@ test.describe('official SDKs pointed at the gateway', () => {
     });
   });
 
-  test('anthropic: a streamed message, and the stats line matches the final usage', async ({ run, tag, stats, recordExchange }) => {
-    const client = await anthropic(KEYS.beta.key, tag, run.gatewayURL, recordExchange, { input: 52, output: 31 });
+  test('anthropic: a streamed message, and the stats line matches the final usage', async ({ stack, tag, stats, recordExchange }) => {
+    const client = await anthropic(KEYS.beta.key, tag, stack.gatewayURL, recordExchange, { input: 52, output: 31 });
     const stream = client.messages.stream({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: [{ role: 'user', content: 'Count to three' }] });
     const message = await stream.finalMessage();
     expect(message.usage).toMatchObject({ input_tokens: 52, output_tokens: 31 });
@@ -108,8 +108,8 @@ test.describe('official SDKs pointed at the gateway', () => {
     expect(line).toMatchObject({ provider: 'anthropic', model: message.model, input_tokens: 52, output_tokens: 31 });
   });
 
-  test('anthropic: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ run, tag, mock, recordExchange }) => {
-    const client = await anthropic(UNKNOWN_KEY, tag, run.gatewayURL, recordExchange);
+  test('anthropic: a key that is not allowed raises PermissionDeniedError (403) with the gateway message', async ({ stack, tag, mock, recordExchange }) => {
+    const client = await anthropic(UNKNOWN_KEY, tag, stack.gatewayURL, recordExchange);
     const error = await client.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).then(
       () => null,
       (e: unknown) => e,

@@ -4,8 +4,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, expect } from '../fixtures';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
-import { containerId } from '../support/stack';
-import { inspectContainer } from '../support/docker-engine';
 import { mockUsage } from '../support/usage-cases';
 
 
@@ -65,13 +63,13 @@ test.describe('seed acceptance criteria', () => {
     });
   });
 
-  test('the health check passes and nginx started only after the service was healthy', async ({ request, run: info }) => {
+  test('the health check passes and nginx started only after the service was healthy', async ({ request, stack: info }) => {
     const health = await request.get('/healthz');
     expect(health.status()).toBe(200);
     expect(await health.text()).toBe('ok');
 
-    const lmgate = await inspectContainer(await containerId(info, 'lmgate'));
-    const nginx = await inspectContainer(await containerId(info, 'nginx'));
+    const lmgate = await info.inspect('lmgate');
+    const nginx = await info.inspect('nginx');
     const lmgateState = lmgate['State'] as { Health: { Status: string; Log: Array<{ ExitCode: number }> } };
     expect(lmgateState.Health.Status).toBe('healthy');
     // -1 marks a probe still running.
@@ -81,7 +79,7 @@ test.describe('seed acceptance criteria', () => {
     expect(check).toContain('/healthz');
 
     // The health log keeps only the last probes; the stack's events, recorded from `up` on
-    // (tests/support/lifecycle.ts), have the order.
+    // (tests/support/stack.ts, Stack.up), have the order.
     const events = readFileSync(join(info.runDir, 'events.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { status?: string; Action?: string; id: string; timeNano: number });
     const action = (e: { status?: string; Action?: string }) => e.Action ?? e.status ?? '';
     const lmgateId = lmgate['Id'] as string;

@@ -91,7 +91,7 @@ const cases: Case[] = [
 
 test.describe('stats records', () => {
   for (const c of cases) {
-    test(`${c.name}`, async ({ request, run, tagged, tag, mock, stats, recordExchange }) => {
+    test(`${c.name}`, async ({ request, stack, tagged, tag, mock, stats, recordExchange }) => {
       const endpoint = tagged(c.path);
       const headers = c.headers;
       const started = Date.now();
@@ -99,8 +99,8 @@ test.describe('stats records', () => {
       let received: Buffer;
       let responseHeaders: Record<string, string>;
       if (c.raw) {
-        const raw = await rawFetch(run.gatewayURL + endpoint, 'POST', headers, JSON.stringify(c.body));
-        await recordExchange({ method: 'POST', url: run.gatewayURL + endpoint, requestHeaders: headers, requestBody: JSON.stringify(c.body), status: raw.status, responseHeaders: raw.headers, responseBody: `(${raw.body.length} raw bytes) ${raw.body.toString('base64')}` });
+        const raw = await rawFetch(stack.gatewayURL + endpoint, 'POST', headers, JSON.stringify(c.body));
+        await recordExchange({ method: 'POST', url: stack.gatewayURL + endpoint, requestHeaders: headers, requestBody: JSON.stringify(c.body), status: raw.status, responseHeaders: raw.headers, responseBody: `(${raw.body.length} raw bytes) ${raw.body.toString('base64')}` });
         ({ status, body: received, headers: responseHeaders } = raw);
       } else {
         const response = await request.post(endpoint, { headers, data: JSON.stringify(c.body) });
@@ -159,14 +159,14 @@ test.describe('stats records', () => {
     }
   });
 
-  test('each proxied call gives exactly one line, also for back-to-back calls on one connection', async ({ run, tagged, tag, stats }) => {
+  test('each proxied call gives exactly one line, also for back-to-back calls on one connection', async ({ stack, tagged, tag, stats }) => {
     // One kept-alive socket for all ten, checked: the request fixture would not say.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     try {
       for (let i = 0; i < 10; i++) {
         const status = await new Promise<number>((resolve, reject) => {
-          const req = httpRequest(run.gatewayURL + tagged(`/openai/v1/chat/completions?i=${i}`), { agent, method: 'POST', headers: { ...bearer(KEYS.alpha), 'content-type': 'application/json' } }, (res) => {
+          const req = httpRequest(stack.gatewayURL + tagged(`/openai/v1/chat/completions?i=${i}`), { agent, method: 'POST', headers: { ...bearer(KEYS.alpha), 'content-type': 'application/json' } }, (res) => {
             sockets.add(res.socket);
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));

@@ -56,8 +56,8 @@ test.describe('streaming is not buffered', () => {
   ];
 
   for (const s of streams) {
-    test(`${s.name}: with events ${EVENT_DELAY_MS} ms apart, the first reaches the client long before the stream ends`, async ({ run, tagged, tag, mock, stats, recordExchange }) => {
-      const url = `${run.gatewayURL}${tagged(s.path)}`;
+    test(`${s.name}: with events ${EVENT_DELAY_MS} ms apart, the first reaches the client long before the stream ends`, async ({ stack, tagged, tag, mock, stats, recordExchange }) => {
+      const url = `${stack.gatewayURL}${tagged(s.path)}`;
       const headers = { ...s.headers, 'content-type': 'application/json', 'x-mock-event-delay-ms': String(EVENT_DELAY_MS) };
       let stream: TimedStream | undefined;
       try {

@@ -5,7 +5,6 @@ import { KEYS } from '../support/keys';
 import { rawExchange, rawFetch } from '../support/raw-http';
 import { recordingFetch } from '../support/recording-fetch';
 import { loadAnthropic, loadOpenAI } from '../support/sdks';
-import { serviceLogs } from '../support/stack';
 import { arrivalOf, readTimedStream } from '../support/stream-reader';
 
 // Spec §10: replies cannot steer nginx; the gateway's own errors are JSON in the providers'
@@ -30,9 +29,9 @@ test.describe('a provider reply cannot steer nginx', () => {
     });
   }
 
-  test('X-Accel-Buffering: yes on a stream is ignored: events still reach the client as they are sent', async ({ run, tagged, tag, mock, recordExchange }) => {
+  test('X-Accel-Buffering: yes on a stream is ignored: events still reach the client as they are sent', async ({ stack, tagged, tag, mock, recordExchange }) => {
     const delayMs = 300;
-    const url = run.gatewayURL + tagged(CHAT);
+    const url = stack.gatewayURL + tagged(CHAT);
     const headers = { ...ALPHA, 'content-type': 'application/json', 'x-mock-event-delay-ms': String(delayMs), 'x-mock-response-header': 'X-Accel-Buffering: yes' };
     const body = JSON.stringify({ ...BODY, stream: true });
     const stream = await readTimedStream(url, { method: 'POST', headers, body });
@@ -49,9 +48,9 @@ test.describe('a provider reply cannot steer nginx', () => {
   // Driven, but not proved by this test alone: with these three taken out of
   // proxy_ignore_headers it still passes (nginx 1.26 obeys none of them on this
   // unbuffered, uncached path); it guards the reply's bytes and content type.
-  test('a reply carrying X-Accel-Limit-Rate, -Expires and -Charset reaches the client at once, its bytes and content type unchanged', async ({ run, tagged, tag, mock, recordExchange }) => {
+  test('a reply carrying X-Accel-Limit-Rate, -Expires and -Charset reaches the client at once, its bytes and content type unchanged', async ({ stack, tagged, tag, mock, recordExchange }) => {
     const steering = { 'x-accel-limit-rate': '1', 'x-accel-expires': '@1', 'x-accel-charset': 'koi8-r' };
-    const url = run.gatewayURL + tagged(CHAT);
+    const url = stack.gatewayURL + tagged(CHAT);
     const headers: Array<readonly [string, string]> = [
       ...Object.entries(ALPHA),
       ['content-type', 'application/json'],
@@ -70,17 +69,17 @@ test.describe('a provider reply cannot steer nginx', () => {
 });
 
 test.describe("the gateway's own errors are JSON in the providers' error shape", () => {
-  test('413: a body over 64 MiB, before it is read; a ?key= in that request reaches no log in full', async ({ run, tagged, tag, mock }) => {
+  test('413: a body over 64 MiB, before it is read; a ?key= in that request reaches no log in full', async ({ stack, tagged, tag, mock }) => {
     const secret = `AIza-e2e-querykey-${randomBytes(12).toString('hex')}`;
-    const url = `${run.gatewayURL}${tagged('/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent')}&key=${secret}`;
+    const url = `${stack.gatewayURL}${tagged('/google/v1/projects/p/locations/l/publishers/google/models/m:generateContent')}&key=${secret}`;
     const response = await rawFetch(url, 'POST', { ...ALPHA, 'content-type': 'application/json', 'content-length': String(65 * 1024 * 1024) }, '{}');
     expect(response.status).toBe(413);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(JSON.parse(response.body.toString('utf8'))).toMatchObject({ error: { type: 'request_too_large' } });
     expect(await mock.requests(tag)).toEqual([]);
     // nginx logs this refusal with the request line: the line must be there, masked.
-    await expect.poll(async () => (await serviceLogs(run, ['nginx'], 500)).split('\n').filter((l) => l.includes(tag) && l.includes('too large body')).length).toBeGreaterThan(0);
-    const logs = await serviceLogs(run, ['nginx'], 500);
+    await expect.poll(async () => (await stack.logsOrReason(['nginx'], 500)).split('\n').filter((l) => l.includes(tag) && l.includes('too large body')).length).toBeGreaterThan(0);
+    const logs = await stack.logsOrReason(['nginx'], 500);
     expect(logs).not.toContain(secret);
     expect(logs.split('\n').find((l) => l.includes(tag) && l.includes('too large body'))).toContain('key=***');
   });
@@ -99,24 +98,24 @@ test.describe("the gateway's own errors are JSON in the providers' error shape",
     expect(await response.json()).toMatchObject({ error: { type: 'request_header_too_large' } });
   });
 
-  test('400: a request nginx cannot parse (an invalid Host)', async ({ run }) => {
-    const reply = await rawExchange(run.gatewayURL, 'GET /openai/v1/models HTTP/1.1\r\nHost: bad/host\r\nConnection: close\r\n\r\n');
+  test('400: a request nginx cannot parse (an invalid Host)', async ({ stack }) => {
+    const reply = await rawExchange(stack.gatewayURL, 'GET /openai/v1/models HTTP/1.1\r\nHost: bad/host\r\nConnection: close\r\n\r\n');
     const [head, body] = reply.split('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 400 /);
     expect(head).toMatch(/content-type: application\/json/i);
     expect(JSON.parse(body ?? '')).toMatchObject({ error: { type: 'bad_request' } });
   });
 
-  test('the official SDKs parse them: openai sees a 414 and anthropic a 431 with the gateway message', async ({ run, tag, recordExchange }) => {
+  test('the official SDKs parse them: openai sees a 414 and anthropic a 431 with the gateway message', async ({ stack, tag, recordExchange }) => {
     const pending: Array<Promise<void>> = [];
     const OpenAI = await loadOpenAI();
     const Anthropic = await loadAnthropic();
-    const openai = new OpenAI({ apiKey: KEYS.alpha.key, baseURL: `${run.gatewayURL}/openai/v1`, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const openai = new OpenAI({ apiKey: KEYS.alpha.key, baseURL: `${stack.gatewayURL}/openai/v1`, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
     const openaiError = await openai.models.list({ query: { lmgate_tag: tag, pad: 'x'.repeat(40_000) } }).then(() => null, (e: unknown) => e);
     expect(openaiError).toBeInstanceOf(OpenAI.APIError);
     expect((openaiError as InstanceType<typeof OpenAI.APIError>).status).toBe(414);
     expect((openaiError as InstanceType<typeof OpenAI.APIError>).type).toBe('uri_too_long');
-    const anthropic = new Anthropic({ apiKey: KEYS.beta.key, baseURL: `${run.gatewayURL}/anthropic`, maxRetries: 0, defaultHeaders: { 'x-pad': 'x'.repeat(40_000) }, fetch: recordingFetch(recordExchange, pending) });
+    const anthropic = new Anthropic({ apiKey: KEYS.beta.key, baseURL: `${stack.gatewayURL}/anthropic`, maxRetries: 0, defaultHeaders: { 'x-pad': 'x'.repeat(40_000) }, fetch: recordingFetch(recordExchange, pending) });
     const anthropicError = await anthropic.messages.create({ model: 'claude-3-5-sonnet-20241022', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }, { query: { lmgate_tag: tag } }).then(() => null, (e: unknown) => e);
     expect(anthropicError).toBeInstanceOf(Anthropic.APIError);
     expect((anthropicError as InstanceType<typeof Anthropic.APIError>).status).toBe(431);
@@ -129,7 +128,7 @@ test.describe('the `key` query parameter, every spelling, reaches no log and no 
   for (const spelling of querySpellings.cases) {
     const { case: name, uri, masked } = spelling;
     const refused = 'refused' in spelling && spelling.refused === true;
-    test(name, async ({ run, tag, stats, mock }) => {
+    test(name, async ({ stack, tag, stats, mock }) => {
       // The Bearer's own key: every credential of a call must carry the same key (spec §3).
       const secret = KEYS.alpha.key;
       const withTag = (path: string) => `${path}${path.includes('?') ? '&' : '?'}lmgate_tag=${tag}`;
@@ -137,8 +136,8 @@ test.describe('the `key` query parameter, every spelling, reaches no log and no 
       // Proxied (a stats line, an access log line) or refused (an access log line), then
       // refused by nginx itself (413: an error log line with the request line, and an
       // access log line).
-      const first = await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-type': 'application/json' }, '{}');
-      expect((await rawFetch(run.gatewayURL + sent, 'POST', { ...ALPHA, 'content-length': String(65 * 1024 * 1024) }, '{}')).status).toBe(413);
+      const first = await rawFetch(stack.gatewayURL + sent, 'POST', { ...ALPHA, 'content-type': 'application/json' }, '{}');
+      expect((await rawFetch(stack.gatewayURL + sent, 'POST', { ...ALPHA, 'content-length': String(65 * 1024 * 1024) }, '{}')).status).toBe(413);
       if (refused) {
         expect(first.status).toBe(403);
         expect(await mock.requests(tag)).toEqual([]);
@@ -148,7 +147,7 @@ test.describe('the `key` query parameter, every spelling, reaches no log and no 
         const [line] = await stats.waitForLines(tag);
         expect(line?.endpoint).toBe(withTag(masked));
       }
-      const mine = async () => (await serviceLogs(run, ['nginx'], 2000)).split('\n').filter((l) => l.includes(tag));
+      const mine = async () => (await stack.logsOrReason(['nginx'], 2000)).split('\n').filter((l) => l.includes(tag));
       // Both access log lines and the error log line, once nginx has flushed them.
       await expect.poll(async () => (await mine()).length, { intervals: [200] }).toBeGreaterThanOrEqual(3);
       const lines = await mine();

@@ -46,20 +46,20 @@ test.describe('usage in the stats line, every provider and form', () => {
   }
 });
 
-test("the stats line's request_id is the one in nginx's access log line of the same call (spec §5: \"as in the access log\")", async ({ run, request, tagged, tag, stats }) => {
+test("the stats line's request_id is the one in nginx's access log line of the same call (spec §5: \"as in the access log\")", async ({ stack, request, tagged, tag, stats }) => {
   const response = await request.post(tagged('/openai/v1/chat/completions'), { headers: { authorization: `Bearer ${KEYS.alpha.key}` }, data: '{}' });
   expect(response.status()).toBe(200);
   const [line] = await stats.waitForLines(tag);
-  const logged = await waitForAccessLines(run, tag, 1);
+  const logged = await waitForAccessLines(stack, tag, 1);
   expect(logged[0]!.request_id).toMatch(/^[0-9a-f]{32}$/);
   expect(line!.request_id).toBe(logged[0]!.request_id);
   expect(line!.status).toBe(logged[0]!.status);
 });
 
 test.describe("the official SDKs' usage agrees with the stats line", () => {
-  test('openai: a chat completion with cached and reasoning tokens', async ({ run, tag, stats, recordExchange }) => {
+  test('openai: a chat completion with cached and reasoning tokens', async ({ stack, tag, stats, recordExchange }) => {
     const pending: Array<Promise<void>> = [];
-    const client = new (await loadOpenAI())({ apiKey: KEYS.alpha.key, baseURL: `${run.gatewayURL}/openai/v1`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const client = new (await loadOpenAI())({ apiKey: KEYS.alpha.key, baseURL: `${stack.gatewayURL}/openai/v1`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
     const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     await Promise.all(pending);
     const usage = completion.usage!;
@@ -70,9 +70,9 @@ test.describe("the official SDKs' usage agrees with the stats line", () => {
     });
   });
 
-  test('anthropic: a streamed message with cache reads and writes, usage from the final message', async ({ run, tag, stats, recordExchange }) => {
+  test('anthropic: a streamed message with cache reads and writes, usage from the final message', async ({ stack, tag, stats, recordExchange }) => {
     const pending: Array<Promise<void>> = [];
-    const client = new (await loadAnthropic())({ apiKey: KEYS.beta.key, baseURL: `${run.gatewayURL}/anthropic`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const client = new (await loadAnthropic())({ apiKey: KEYS.beta.key, baseURL: `${stack.gatewayURL}/anthropic`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
     const message = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
     await Promise.all(pending);
     const { usage } = message;

@@ -1,6 +1,5 @@
 import { expect } from '@playwright/test';
-import type { RunInfo } from './run-info';
-import { readServiceLogs } from './stack';
+import { type Stack } from './stack';
 
 /** nginx's access-log line of a call (log_format gateway in nginx/nginx.conf). */
 export interface AccessLogLine {
@@ -16,11 +15,11 @@ export interface AccessLogLine {
  * Waits for exactly `count` access-log lines of the tag's calls, in the order nginx wrote
  * them. The access log is buffered for at most a second (nginx.conf): the lines come by then.
  */
-export async function waitForAccessLines(run: RunInfo, tag: string, count: number): Promise<AccessLogLine[]> {
+export async function waitForAccessLines(stack: Stack, tag: string, count: number): Promise<AccessLogLine[]> {
   let lines: AccessLogLine[] = [];
   await expect
     .poll(async () => {
-      lines = (await readServiceLogs(run, ['nginx'], 5_000))
+      lines = (await stack.logs(['nginx'], 5_000))
         .split('\n')
         .filter((text) => text.includes(`lmgate_tag=${tag}`) && text.includes('"request_id"'))
         .map((text) => JSON.parse(text.slice(text.indexOf('{'))) as AccessLogLine);

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MockAdmin } from './mock-admin';
-import type { RunInfo } from './run-info';
+import type { StackInfo } from './stack-info';
 import { tagOfEndpoint, type StatsFile } from './stats-file';
 
 /**
@@ -11,21 +11,21 @@ import { tagOfEndpoint, type StatsFile } from './stats-file';
  * request matches — the gateway's own 502 for a provider it could not reach, records put
  * in the spool by hand — declares how many here.
  */
-export function declareLinesWithoutUpstream(run: RunInfo, tag: string, lines: number): void {
-  appendFileSync(declarationsFile(run), `${JSON.stringify({ tag, lines })}\n`);
+export function declareLinesWithoutUpstream(stack: StackInfo, tag: string, lines: number): void {
+  appendFileSync(declarationsFile(stack), `${JSON.stringify({ tag, lines })}\n`);
 }
 
 /**
  * The other way round: requests the mock received whose call has no line, and may not
  * have one — the calls in flight when a test killed nginx (spec §5's crash window).
  */
-export function declareRequestsWithoutLine(run: RunInfo, tag: string, requests: number): void {
-  declareLinesWithoutUpstream(run, tag, -requests);
+export function declareRequestsWithoutLine(stack: StackInfo, tag: string, requests: number): void {
+  declareLinesWithoutUpstream(stack, tag, -requests);
 }
 
-export function linesWithoutUpstream(run: RunInfo): Map<string, number> {
+export function linesWithoutUpstream(stack: StackInfo): Map<string, number> {
   const declared = new Map<string, number>();
-  const file = declarationsFile(run);
+  const file = declarationsFile(stack);
   if (!existsSync(file)) return declared;
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
     const { tag, lines } = JSON.parse(line) as { tag: string; lines: number };
@@ -34,8 +34,8 @@ export function linesWithoutUpstream(run: RunInfo): Map<string, number> {
   return declared;
 }
 
-function declarationsFile(run: RunInfo): string {
-  return join(run.runDir, 'lines-without-upstream.jsonl');
+function declarationsFile(stack: StackInfo): string {
+  return join(stack.runDir, 'lines-without-upstream.jsonl');
 }
 
 /**
@@ -43,14 +43,14 @@ function declarationsFile(run: RunInfo): string {
  * what tests declared: the tags that do not match, each with its counts. Call it after a
  * barrier (barrier.ts) or once the stack has stopped.
  */
-export async function accountingMismatches(run: RunInfo, stats: StatsFile, mock: MockAdmin): Promise<{ tags: number; mismatches: string[] }> {
+export async function accountingMismatches(stack: StackInfo, stats: StatsFile, mock: MockAdmin): Promise<{ tags: number; mismatches: string[] }> {
   const received = new Map(Object.entries(await mock.countByTag()).map(([tag, count]) => [tag === '' ? '(no tag)' : tag, count]));
   const written = new Map<string, number>();
   for (const line of stats.all()) {
     const tag = tagOfEndpoint(line.endpoint) ?? '(no tag)';
     written.set(tag, (written.get(tag) ?? 0) + 1);
   }
-  const declared = linesWithoutUpstream(run);
+  const declared = linesWithoutUpstream(stack);
   const mismatches: string[] = [];
   for (const tag of new Set([...received.keys(), ...written.keys(), ...declared.keys()])) {
     const expected = (received.get(tag) ?? 0) + (declared.get(tag) ?? 0);

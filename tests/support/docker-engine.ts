@@ -1,10 +1,12 @@
+import { createWriteStream } from 'node:fs';
 import { request } from 'node:http';
 
 /**
  * The Docker Engine API over its unix socket, for what tests ask of containers many times
  * per run (logs, state, signals, published ports). Each `docker`/`docker compose` command
  * is a process of its own, tens of milliseconds of CPU on a machine the suite already
- * keeps busy; bringing stacks up and down stays with Compose (the docker-compose package).
+ * keeps busy; bringing stacks up and down stays with Compose. Only stack.ts calls it (the
+ * `engine` object): a Stack is the suite's one way to Docker.
  */
 
 function socketPath(): string {
@@ -25,21 +27,23 @@ export class EngineError extends Error {
   }
 }
 
-async function call(method: string, path: string): Promise<Buffer> {
+async function call(method: string, path: string, body?: object): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socketPath(), method, path, headers: { host: 'docker' } }, (res) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers = { host: 'docker', ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }) };
+    const req = request({ socketPath: socketPath(), method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
-        const body = Buffer.concat(chunks);
+        const answer = Buffer.concat(chunks);
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve(body);
-        else reject(new EngineError(status, `${method} ${path}`, body.toString('utf8')));
+        if (status >= 200 && status < 300) resolve(answer);
+        else reject(new EngineError(status, `${method} ${path}`, answer.toString('utf8')));
       });
     });
     req.on('error', (error) => reject(new Error(`Docker Engine API ${method} ${path}: ${error.message} (is the daemon running? DOCKER_HOST?)`)));
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -61,7 +65,7 @@ export function networkAddress(container: object): string | undefined {
 }
 
 /** The containers of a Compose project, stopped ones included; of one service if named. */
-export async function projectContainers(project: string, service?: string): Promise<ContainerSummary[]> {
+async function projectContainers(project: string, service?: string): Promise<ContainerSummary[]> {
   const labels = [`com.docker.compose.project=${project}`, ...(service ? [`com.docker.compose.service=${service}`] : [])];
   const filters = encodeURIComponent(JSON.stringify({ label: labels }));
   return JSON.parse((await call('GET', `/containers/json?all=1&filters=${filters}`)).toString('utf8')) as ContainerSummary[];
@@ -84,35 +88,35 @@ async function listWithLabel(kind: 'containers' | 'networks' | 'volumes', label:
 }
 
 /** Containers (stopped ones too), networks and volumes labelled with the Compose project, by name. */
-export async function projectObjects(project: string): Promise<string[]> {
+async function projectObjects(project: string): Promise<string[]> {
   const lists = await Promise.all((['containers', 'networks', 'volumes'] as const).map((kind) => listWithLabel(kind, `${PROJECT_LABEL}=${project}`)));
   return lists.flat().map((item) => item.Name);
 }
 
 /** The Compose projects that have containers or networks on this machine. */
-export async function composeProjects(): Promise<string[]> {
+async function composeProjects(): Promise<string[]> {
   const lists = await Promise.all((['containers', 'networks'] as const).map((kind) => listWithLabel(kind, PROJECT_LABEL)));
   return [...new Set(lists.flat().map((item) => item.Labels?.[PROJECT_LABEL] ?? ''))].filter((name) => name !== '');
 }
 
-export async function inspectContainer(id: string): Promise<Record<string, unknown>> {
+async function inspectContainer(id: string): Promise<Record<string, unknown>> {
   return JSON.parse((await call('GET', `/containers/${encodeURIComponent(id)}/json`)).toString('utf8')) as Record<string, unknown>;
 }
 
-export async function signalContainer(id: string, signal: string): Promise<void> {
+async function signalContainer(id: string, signal: string): Promise<void> {
   await call('POST', `/containers/${encodeURIComponent(id)}/kill?signal=${encodeURIComponent(signal)}`);
 }
 
 /** docker stop: the stop signal, then SIGKILL after `seconds`. */
-export async function stopContainer(id: string, seconds: number): Promise<void> {
+async function stopContainer(id: string, seconds: number): Promise<void> {
   await call('POST', `/containers/${encodeURIComponent(id)}/stop?t=${seconds}`);
 }
 
-export async function startContainer(id: string): Promise<void> {
+async function startContainer(id: string): Promise<void> {
   await call('POST', `/containers/${encodeURIComponent(id)}/start`);
 }
 
-export async function pauseContainer(id: string): Promise<void> {
+async function pauseContainer(id: string): Promise<void> {
   await call('POST', `/containers/${encodeURIComponent(id)}/pause`);
 }
 
@@ -121,7 +125,7 @@ export async function pauseContainer(id: string): Promise<void> {
  * `docker logs --timestamps --tail N` prints them. Without a TTY, the Engine frames the
  * stream: 8 bytes (stream, 3 zero bytes, big-endian length), then that many bytes.
  */
-export async function containerLogLines(id: string, tail: number): Promise<string[]> {
+async function containerLogLines(id: string, tail: number): Promise<string[]> {
   const body = await call('GET', `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&timestamps=1&tail=${tail}`);
   const parts: Buffer[] = [];
   for (let at = 0; at + 8 <= body.length; ) {
@@ -131,3 +135,58 @@ export async function containerLogLines(id: string, tail: number): Promise<strin
   }
   return Buffer.concat(parts).toString('utf8').split('\n').filter((line) => line !== '');
 }
+
+/** `docker run --detach --rm`: a container from an image already here, on a network, with labels; its id. */
+async function runContainer(spec: { image: string; entrypoint: string[]; labels: Record<string, string>; network: string }): Promise<string> {
+  const created = JSON.parse(
+    (await call('POST', '/containers/create', { Image: spec.image, Entrypoint: spec.entrypoint, Labels: spec.labels, HostConfig: { AutoRemove: true, NetworkMode: spec.network } })).toString('utf8'),
+  ) as { Id: string };
+  await startContainer(created.Id);
+  return created.Id;
+}
+
+/** `docker rm --force`. */
+async function removeContainer(id: string): Promise<void> {
+  await call('DELETE', `/containers/${encodeURIComponent(id)}?force=1`);
+}
+
+/** The daemon's version: fails when it cannot be reached. */
+async function version(): Promise<string> {
+  return (JSON.parse((await call('GET', '/version')).toString('utf8')) as { Version: string }).Version;
+}
+
+/** `docker image prune --filter label=<label>`: dangling images of that label. */
+async function pruneImages(label: string): Promise<void> {
+  await call('POST', `/images/prune?filters=${encodeURIComponent(JSON.stringify({ label: [label], dangling: ['true'] }))}`);
+}
+
+/**
+ * Writes the daemon's events matching `filters` from now until `until` to `path`, one
+ * JSON object a line (`docker events --format '{{json .}}'`). In the background: the
+ * stream ends by itself at `until`, and does not keep the process alive.
+ */
+function recordEvents(filters: Record<string, string[]>, until: Date, path: string): void {
+  const query = `since=${Math.floor(Date.now() / 1000)}&until=${Math.ceil(until.getTime() / 1000)}&filters=${encodeURIComponent(JSON.stringify(filters))}`;
+  const out = createWriteStream(path, { flags: 'a' });
+  const req = request({ socketPath: socketPath(), method: 'GET', path: `/events?${query}`, headers: { host: 'docker' } }, (res) => res.pipe(out));
+  req.on('socket', (socket) => socket.unref());
+  req.on('error', (error) => out.end(`${JSON.stringify({ error: error.message })}\n`));
+  req.end();
+}
+
+export const engine = {
+  version,
+  projectContainers,
+  projectObjects,
+  composeProjects,
+  inspectContainer,
+  signalContainer,
+  stopContainer,
+  startContainer,
+  pauseContainer,
+  containerLogLines,
+  pruneImages,
+  recordEvents,
+  runContainer,
+  removeContainer,
+};

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KEYS } from './keys';
-import type { RunInfo } from './run-info';
-import { composeExec } from './stack';
+import { type Stack } from './stack';
 
 /**
  * One spool line as nginx writes it (nginx.conf, log_format lmgate_record), for records no
@@ -21,11 +20,11 @@ export function spoolLine(fields: { producer: string; seq: number; requestId: st
  * Puts a file into a stack's spool as nginx could have left it. Its name sorts before
  * nginx's own (records-0000-…), so the service reads it first and deletes it once read.
  */
-export async function addToSpool(run: RunInfo, name: string, text: string): Promise<void> {
+export async function addToSpool(stack: Stack, name: string, text: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lmgate-spool-'));
   try {
     writeFileSync(join(dir, name), text);
-    await composeExec(run, ['cp', join(dir, name), `lmgate:/spool/${name}`]);
+    await stack.compose(['cp', join(dir, name), `lmgate:/spool/${name}`]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,8 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** What global setup tells the tests about the stack it brought up. */
-export interface RunInfo {
+/**
+ * What a stack is (its Compose project, files and environment, its run directory, the
+ * URLs it answers at): a Stack (stack.ts) holds one, and global setup writes the shared
+ * one's for the workers.
+ */
+export interface StackInfo {
   project: string;
   runDir: string;
   dataDir: string;
@@ -24,10 +28,10 @@ export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 export const E2E_DIR = join(PROJECT_ROOT, '.e2e');
 export const RUN_INFO_FILE = join(E2E_DIR, 'current-run.json');
 
-export function readRunInfo(): RunInfo {
+export function readSharedStackInfo(): StackInfo {
   const path = process.env['E2E_RUN_INFO'] ?? RUN_INFO_FILE;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RunInfo;
+    return JSON.parse(readFileSync(path, 'utf8')) as StackInfo;
   } catch (error) {
     throw new Error(`No e2e stack is described at ${path} (${(error as Error).message}). Run the suite with 'npx playwright test', whose global setup brings the stack up.`);
   }
@@ -45,7 +49,7 @@ export function sharedStackFailure(): string | null {
  * The shared stack's description, once global setup's start of it (which goes on while the
  * workers start) has written it; throws what went wrong if the start failed.
  */
-export async function waitForRunInfo(timeoutMs = 240_000): Promise<RunInfo> {
+export async function waitForSharedStackInfo(timeoutMs = 240_000): Promise<StackInfo> {
   const path = process.env['E2E_RUN_INFO'] ?? RUN_INFO_FILE;
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(path)) {
@@ -53,7 +57,7 @@ export async function waitForRunInfo(timeoutMs = 240_000): Promise<RunInfo> {
     if (Date.now() > deadline) throw new Error(`The shared e2e stack was not described at ${path} within ${timeoutMs / 1000} s.`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return readRunInfo();
+  return readSharedStackInfo();
 }
 
 /** Whether Compose is the standalone docker-compose (set by global setup for the workers). */
@@ -63,6 +67,6 @@ export function composeIsStandalone(): boolean {
 
 /** The shared stack's start, begun by global setup and awaited by the run's teardown, which global setup returns. */
 export interface SharedStackStart {
-  info: RunInfo;
+  stack: import('./stack').Stack;
   started: Promise<boolean>;
 }
