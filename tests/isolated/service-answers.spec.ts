@@ -21,20 +21,24 @@ const failures = [
 for (const [mode, what] of failures) {
   test(`the service ${what}: 403 JSON within ${REFUSAL_BOUND_MS} ms, nothing reaches the provider, and the refusal is not kept`, async ({ stack, tag, mock }) => {
     const key = faultKey(mode, tag);
-    for (let i = 0; i < 2; i++) {
-      const { status, body, ms } = await call(stack, key, tag, i);
-      expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
-      expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
-    }
-    // Not kept: the second call asked the service again.
-    expect(await authCalls(stack, key)).toBe(2);
-    // A refusal happens before nginx proxies anything: one read of the journal suffices.
-    expect(await mock.requests(tag)).toEqual([]);
+    await test.step(`two calls with a key the service ${what} about: each a prompt 403 JSON`, async () => {
+      for (let i = 0; i < 2; i++) {
+        const { status, body, ms } = await call(stack, key, tag, i);
+        expect([status, JSON.parse(body)], `call ${i}`).toEqual([403, FORBIDDEN]);
+        expect(ms, `call ${i} took ${ms} ms`).toBeLessThan(REFUSAL_BOUND_MS);
+      }
+    });
+    await test.step('the refusal was not kept (the service was asked twice), and nothing reached the provider', async () => {
+      expect(await authCalls(stack, key)).toBe(2);
+      // A refusal happens before nginx proxies anything: one read of the journal suffices.
+      expect(await mock.requests(tag)).toEqual([]);
+    });
     if (mode === 'hang') {
-      // nginx logged the timeout with the request line, its ?key= masked (the secrets
-      // check of this stack's logs, when the file is done, proves the key is nowhere). The
-      // line passes start.sh's masking pipe: it is in the log a moment later.
-      await expect.poll(() => stack.logsOrReason(['nginx'], 2_000), { intervals: [100] }).toMatch(new RegExp(`upstream timed out .*request: "POST /openai/v1/chat/completions\\?lmgate_tag=${tag}&i=0&key=\\*\\*\\* `));
+      await test.step("nginx's timeout line names the call, its ?key= masked", async () => {
+        // The secrets check of this stack's logs, when the file is done, proves the key is
+        // nowhere. The line passes start.sh's masking pipe: it is in the log a moment later.
+        await expect.poll(() => stack.logsOrReason(['nginx'], 2_000), { intervals: [100] }).toMatch(new RegExp(`upstream timed out .*request: "POST /openai/v1/chat/completions\\?lmgate_tag=${tag}&i=0&key=\\*\\*\\* `));
+      });
     }
   });
 }

@@ -38,28 +38,34 @@ test.describe("upstream TLS is verified; the gateway's own 502 and 504 are JSON 
     test(`the provider answers with ${failure.what}: ${failure.status} JSON, never its reply, and a stats line http_${failure.status}`, async ({ stack, request, tagged, tag, mock, stats }) => {
       test.setTimeout(60_000);
       // A verified connection and session first: the mode change must not ride on them.
-      expect((await request.post(tagged(`${MESSAGES}?step=before`), { headers: HEADERS, data: BODY })).status()).toBe(200);
+      await test.step('a call while the provider is valid passes', async () => expect((await request.post(tagged(`${MESSAGES}?step=before`), { headers: HEADERS, data: BODY })).status()).toBe(200));
       const before = (await tlsState(stack.mockAdminURL, ANTHROPIC)).connections[failure.mode];
       await setTlsMode(stack.mockAdminURL, ANTHROPIC, failure.mode);
       try {
-        // With the key also as ?key= (the same key twice passes): nginx's error line about
-        // the failure shows the request line, the key masked (the file's end reads this stack's logs for secrets).
-        const response = await request.post(`${tagged(`${MESSAGES}?step=failing`)}&key=${KEYS.beta.key}`, { headers: HEADERS, data: BODY, timeout: 30_000 });
-        expect(response.status()).toBe(failure.status);
-        expect(response.headers()['content-type']).toMatch(/^application\/json/);
-        expect(await response.json()).toMatchObject({ error: { type: failure.type } });
-        // It was the mock that nginx turned away from, and no request reached its HTTP side.
-        expect((await tlsState(stack.mockAdminURL, ANTHROPIC)).connections[failure.mode]).toBeGreaterThan(before);
-        expect((await mock.requests(tag)).map((r) => r.query)).toEqual([`step=before&lmgate_tag=${tag}`]);
-        // (It reaches the container's log through start.sh's masking pipe: a moment later.)
-        await expect.poll(() => stack.logsOrReason(['nginx'], 2_000), { message: 'the error line', intervals: [100] })
-          .toContain(`request: "POST ${MESSAGES}?step=failing&lmgate_tag=${tag}&key=*** HTTP/1.1", upstream: "https://`);
+        await test.step(`the provider turns to ${failure.mode}: the next call gets the gateway's ${failure.status} JSON, and nothing reached the provider's HTTP side`, async () => {
+          // With the key also as ?key= (the same key twice passes): nginx's error line about
+          // the failure shows the request line, the key masked (the file's end reads this stack's logs for secrets).
+          const response = await request.post(`${tagged(`${MESSAGES}?step=failing`)}&key=${KEYS.beta.key}`, { headers: HEADERS, data: BODY, timeout: 30_000 });
+          expect(response.status()).toBe(failure.status);
+          expect(response.headers()['content-type']).toMatch(/^application\/json/);
+          expect(await response.json()).toMatchObject({ error: { type: failure.type } });
+          // It was the mock that nginx turned away from, and no request reached its HTTP side.
+          expect((await tlsState(stack.mockAdminURL, ANTHROPIC)).connections[failure.mode]).toBeGreaterThan(before);
+          expect((await mock.requests(tag)).map((r) => r.query)).toEqual([`step=before&lmgate_tag=${tag}`]);
+        });
+        await test.step("nginx's error line names the call, its ?key= masked", async () => {
+          // (It reaches the container's log through start.sh's masking pipe: a moment later.)
+          await expect.poll(() => stack.logsOrReason(['nginx'], 2_000), { message: 'the error line', intervals: [100] })
+            .toContain(`request: "POST ${MESSAGES}?step=failing&lmgate_tag=${tag}&key=*** HTTP/1.1", upstream: "https://`);
+        });
       } finally {
         await setTlsMode(stack.mockAdminURL, ANTHROPIC, 'valid');
       }
-      const lines = await stats.waitForLines(tag, 2);
-      expect(lines.find((l) => l.endpoint.includes('step=failing'))).toMatchObject({
-        provider: 'anthropic', status: failure.status, error_type: `http_${failure.status}`, lmgate_id: KEYS.beta.id, model: null, first_byte_ms: null,
+      await test.step(`the failed call's stats line says http_${failure.status}`, async () => {
+        const lines = await stats.waitForLines(tag, 2);
+        expect(lines.find((l) => l.endpoint.includes('step=failing'))).toMatchObject({
+          provider: 'anthropic', status: failure.status, error_type: `http_${failure.status}`, lmgate_id: KEYS.beta.id, model: null, first_byte_ms: null,
+        });
       });
     });
   }
