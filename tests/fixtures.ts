@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { test as base, expect } from '@playwright/test';
 import { attachExchange, recordingRequestContext } from './support/exchanges';
 import { MockAdmin } from './support/mock-admin';
-import { composeIsStandalone, sharedStackFailure, waitForSharedStackInfo } from './support/stack-info';
+import { composeIsStandalone, sharedStackFailed, sharedStackFailure, waitForSharedStackInfo } from './support/stack-info';
 import { maskSecrets, secretsIn } from './support/secrets';
 import { FAULTY_SERVICE_OVERLAY, Stack, type StackOptions } from './support/stack';
 import { StatsFile } from './support/stats-file';
@@ -147,8 +147,12 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       // of failing each test, and restarting a worker for each, one after another.
       const skipIfNoSharedStack = () => testInfo.skip(sharedStackFailure() !== null, 'the shared stack did not start: the run fails, and its end says why');
       skipIfNoSharedStack();
-      // The shared stack may still be starting: an own stack does not wait for it.
-      const own = await ownStacks.get(ownStack, composeIsStandalone());
+      // The shared stack may still be starting: an own stack does not wait for it. Should the
+      // shared one fail meanwhile, the run has failed: no test waits for an own stack then
+      // (one that cannot become healthy keeps Compose waiting for minutes).
+      const starting = ownStacks.get(ownStack, composeIsStandalone());
+      const own = await Promise.race([starting, sharedStackFailed().then(() => null)]);
+      skipIfNoSharedStack();
       let stack: Stack;
       try {
         stack = own ?? (await sharedStack());

@@ -50,14 +50,25 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Stacks of earlier runs whose runner is gone (killed, machine slept): take them down. */
+/** Whether a project name (or run directory) is of a run whose runner is gone. */
+function abandoned(name: string): boolean {
+  const pid = Number(name.slice(PROJECT_PREFIX.length).split('-')[0]);
+  return !(Number.isInteger(pid) && pid > 0 && isAlive(pid));
+}
+
+/**
+ * Stacks of earlier runs whose runner is gone (killed, machine slept): take them down, and
+ * remove their run directories (allow-lists, stats files, test CAs).
+ */
 export async function removeAbandonedStacks(standalone: boolean): Promise<void> {
-  for (const project of await projectsWithPrefix(PROJECT_PREFIX)) {
-    const pid = Number(project.slice(PROJECT_PREFIX.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+  for (const project of (await projectsWithPrefix(PROJECT_PREFIX)).filter(abandoned)) {
     console.log(`[e2e] removing abandoned stack ${project}`);
     await Stack.byName(project, standalone).down().catch(
       (error: unknown) => console.warn(`[e2e] could not remove ${project}: ${(error as Error).message}`),
     );
+  }
+  if (!existsSync(E2E_DIR)) return;
+  for (const dir of readdirSync(E2E_DIR).filter((name) => name.startsWith(PROJECT_PREFIX) && abandoned(name))) {
+    rmSync(join(E2E_DIR, dir), { recursive: true, force: true });
   }
 }

@@ -46,6 +46,24 @@ export function sharedStackFailure(): string | null {
 }
 
 /**
+ * Resolves with what went wrong once the shared stack's start has failed; never, if it
+ * started. For a file whose own stack is still starting then (its compose up may wait
+ * minutes for a service that never becomes healthy): the run has failed, and its tests
+ * are skipped at once instead.
+ */
+export function sharedStackFailed(): Promise<string> {
+  const path = process.env['E2E_RUN_INFO'] ?? RUN_INFO_FILE;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const failure = sharedStackFailure();
+      if (failure !== null) resolve(failure);
+      if (failure !== null || existsSync(path)) clearInterval(timer);
+    }, 200);
+    timer.unref();
+  });
+}
+
+/**
  * The shared stack's description, once global setup's start of it (which goes on while the
  * workers start) has written it; throws what went wrong if the start failed.
  */
