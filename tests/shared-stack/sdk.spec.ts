@@ -4,9 +4,16 @@ import { FORBIDDEN } from '../support/contract';
 import { KEYS, UNKNOWN_KEY } from '../support/keys';
 import { recordingFetch } from '../support/recording-fetch';
 import { loadAnthropic, loadOpenAI } from '../support/sdks';
-import { mockUsage, type MockUsage } from '../support/usage-cases';
+import { FULL_USAGE, mockUsage, type MockUsage } from '../support/usage-cases';
 
 const MESSAGE = FORBIDDEN.error.message;
+
+// One worker runs this file's tests, one after another: loading the two SDKs costs a worker
+// about a CPU-second (measured: a Playwright run importing both, 3.95 CPU-s against 3.0
+// without), which every worker that ran one of these tests used to pay.
+test.describe.configure({ mode: 'default' });
+
+const FULL_HEADER = mockUsage(FULL_USAGE);
 
 test.describe('official SDKs pointed at the gateway', () => {
   let pending: Array<Promise<void>> = [];
@@ -119,5 +126,35 @@ test.describe('official SDKs pointed at the gateway', () => {
     expect((error as InstanceType<typeof PermissionDeniedError>).status).toBe(403);
     expect((error as Error).message).toContain(MESSAGE);
     await mock.expectNoRequests(tag);
+  });
+});
+
+test.describe("the official SDKs' usage agrees with the stats line", () => {
+  test('openai: a chat completion with cached and reasoning tokens', async ({ stack, tag, stats, recordExchange }) => {
+    const pending: Array<Promise<void>> = [];
+    const client = new (await loadOpenAI())({ apiKey: KEYS.alpha.key, baseURL: `${stack.gatewayURL}/openai/v1`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await Promise.all(pending);
+    const usage = completion.usage!;
+    const [line] = await stats.waitForLines(tag);
+    expect(line).toMatchObject({
+      input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens,
+      cached_input_tokens: usage.prompt_tokens_details?.cached_tokens, reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens,
+    });
+  });
+
+  test('anthropic: a streamed message with cache reads and writes, usage from the final message', async ({ stack, tag, stats, recordExchange }) => {
+    const pending: Array<Promise<void>> = [];
+    const client = new (await loadAnthropic())({ apiKey: KEYS.beta.key, baseURL: `${stack.gatewayURL}/anthropic`, defaultQuery: { lmgate_tag: tag }, defaultHeaders: { 'x-mock-usage': FULL_HEADER, 'x-mock-anthropic-deltas': '3,growing-input' }, maxRetries: 0, fetch: recordingFetch(recordExchange, pending) });
+    const message = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+    await Promise.all(pending);
+    const { usage } = message;
+    const [line] = await stats.waitForLines(tag);
+    expect(line).toMatchObject({
+      input_tokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0),
+      output_tokens: usage.output_tokens,
+      cached_input_tokens: usage.cache_read_input_tokens,
+      cache_write_input_tokens: usage.cache_creation_input_tokens,
+    });
   });
 });

@@ -1,4 +1,4 @@
-// The official SDKs cost a worker about a tenth of a CPU-second each to load. Loaded here,
+// The official SDKs cost a worker about a CPU-second to load, both (tests/shared-stack/sdk.spec.ts). Loaded here,
 // on first use, only the workers that run an SDK test pay for them, not every worker that
 // runs some test of a file that mentions them.
 

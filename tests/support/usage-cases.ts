@@ -21,6 +21,9 @@ export interface MockUsage {
   tool_prompt?: Count;
 }
 
+/** A usage with every breakdown field a provider may report (each provider keeps those it has). */
+export const FULL_USAGE: MockUsage = { input: 100, output: 40, cached: 30, cache_write: 20, reasoning: 12, tool_prompt: 7 };
+
 /** The `x-mock-usage` header for a usage: `input=<n>,output=<n>[,<key>=<c>…]`, the mock's one syntax. */
 export function mockUsage(usage: MockUsage): string {
   return Object.entries(usage)
