@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
-import { PROJECT_PREFIX, runnerPid } from './tests/support/stack';
-import { projectsWithPrefix, sweepRunStacks } from './tests/support/run-stacks';
+import { PROJECT_PREFIX, runnerPid, Stack } from './tests/support/stack';
+import { sweepRunStacks } from './tests/support/run-stacks';
 import { RUN_INFO_FILE, RUN_START_FAILED_FILE, sharedStackFailure, type SharedStackStart } from './tests/support/stack-info';
 
 /**
@@ -16,7 +16,7 @@ export async function teardownRun(start: SharedStackStart): Promise<void> {
   await Promise.all([sweepRunStacks(start.stack.project), downSharedStack(start)]);
   // Nothing of the run may be left but what E2E_KEEP_STACK=1 keeps.
   const kept = process.env['E2E_KEEP_STACK'] === '1' ? start.stack.project : undefined;
-  const left = (await projectsWithPrefix(`${PROJECT_PREFIX}${runnerPid()}-`)).filter((project) => project !== kept);
+  const left = (await Stack.projects(`${PROJECT_PREFIX}${runnerPid()}-`)).filter((project) => project !== kept);
   if (left.length > 0) throw new Error(`the run left stacks behind: ${left.join(', ')}`);
   if (failure !== null) throw new Error(`the shared e2e stack did not start, so the tests that had not begun were skipped: ${failure}`);
   if (process.env['E2E_KEEP_STACK'] !== '1') console.log(`[e2e] teardown ${((Date.now() - started) / 1000).toFixed(1)} s`);

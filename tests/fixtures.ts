@@ -151,7 +151,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       // shared one fail meanwhile, the run has failed: no test waits for an own stack then
       // (one that cannot become healthy keeps Compose waiting for minutes).
       const starting = ownStacks.get(ownStack, composeIsStandalone());
-      const own = await Promise.race([starting, sharedStackFailed().then(() => null)]);
+      const own = ownStack === null ? await starting : await Promise.race([starting, sharedStackFailed().then(() => null)]);
       skipIfNoSharedStack();
       let stack: Stack;
       try {

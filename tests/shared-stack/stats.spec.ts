@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { createHash } from 'node:crypto';
 import { test, expect } from '../fixtures';
-import { KEYS, type TestKey } from '../support/keys';
+import { anthropicHeaders, bearerHeaders, KEYS, type TestKey } from '../support/keys';
 import { rawFetch } from '../support/raw-http';
 import type { StatsLine } from '../support/stats-file';
 import { expectedTokens, mockUsage, usageForm, USAGE_FORMS, type MockUsage } from '../support/usage-cases';
@@ -21,8 +21,6 @@ interface Case {
   raw?: boolean;
 }
 
-const bearer = (key: TestKey) => ({ authorization: `Bearer ${key.key}` });
-const anthropicHeaders = (key: TestKey) => ({ 'x-api-key': key.key, 'anthropic-version': '2023-06-01' });
 
 /** A call in one of spec §5's forms (tests/support/usage-cases.ts), with more mock controls or another body. */
 function onForm(formName: string, name: string, more: { headers?: Record<string, string>; body?: object; expected: Partial<StatsLine>; raw?: boolean }): Case {
@@ -138,7 +136,7 @@ test.describe('stats records', () => {
 
   test('a key passed in the query string (?key=, as Vertex AI allows) is masked in the recorded endpoint', async ({ request, tagged, tag, stats, mock }) => {
     const path = tagged(`${usageForm('Google generateContent, JSON').path}?key=${KEYS.gamma.key}`);
-    const response = await request.post(path, { headers: bearer(KEYS.gamma), data: { contents: [] } });
+    const response = await request.post(path, { headers: bearerHeaders(KEYS.gamma), data: { contents: [] } });
     expect(response.status()).toBe(200);
     // The provider still gets the query as sent.
     const [recorded] = await mock.waitForRequests(tag);
@@ -149,7 +147,7 @@ test.describe('stats records', () => {
   });
 
   test('no full API key appears anywhere in the stats file', async ({ request, tagged, tag, stats }) => {
-    await request.post(tagged('/openai/v1/chat/completions'), { headers: bearer(KEYS.alpha), data: { model: 'gpt-4o-mini', messages: [] } });
+    await request.post(tagged('/openai/v1/chat/completions'), { headers: bearerHeaders(KEYS.alpha), data: { model: 'gpt-4o-mini', messages: [] } });
     await request.post(tagged('/anthropic/v1/messages'), { headers: anthropicHeaders(KEYS.beta), data: { model: 'claude', max_tokens: 8, messages: [] } });
     await stats.waitForLines(tag, 2);
     const text = stats.text();
@@ -166,7 +164,7 @@ test.describe('stats records', () => {
     try {
       for (let i = 0; i < 10; i++) {
         const status = await new Promise<number>((resolve, reject) => {
-          const req = httpRequest(stack.gatewayURL + tagged(`/openai/v1/chat/completions?i=${i}`), { agent, method: 'POST', headers: { ...bearer(KEYS.alpha), 'content-type': 'application/json' } }, (res) => {
+          const req = httpRequest(stack.gatewayURL + tagged(`/openai/v1/chat/completions?i=${i}`), { agent, method: 'POST', headers: { ...bearerHeaders(KEYS.alpha), 'content-type': 'application/json' } }, (res) => {
             sockets.add(res.socket);
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));

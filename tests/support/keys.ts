@@ -37,6 +37,11 @@ export const GOOG_HEADER_KEY = 'AIza-e2e-goog-header-8e6c4a2b0d9f7e5c3a1b9d7f5e3
 /** Every secret the suite sends: none may appear whole in a log, a stats line or the report. */
 export const ALL_SECRETS: readonly string[] = [...Object.values(KEYS).map((k) => k.key), HOT_RELOAD_KEY.key, UNKNOWN_KEY, QUERY_KEY, GOOG_HEADER_KEY];
 
+/** A key as OpenAI's and Google's SDKs send it. */
+export const bearerHeaders = (key: TestKey) => ({ authorization: `Bearer ${key.key}` });
+/** A key as Anthropic's SDK sends it, with the API version it requires. */
+export const anthropicHeaders = (key: TestKey) => ({ 'x-api-key': key.key, 'anthropic-version': '2023-06-01' });
+
 export function allowListCsv(keys: readonly TestKey[]): string {
   const rows = keys.map((k) => `${k.id},${k.key},${k.owner},2026-01-15`);
   return ['id,api_key,owner,added', ...rows].join('\n') + '\n';

@@ -9,11 +9,6 @@ import { PROJECT_PREFIX, runnerPid, Stack } from './stack';
  * runner is gone and global teardown finds whatever of this run's is left.
  */
 
-/** Compose projects on this machine whose name starts with the prefix. */
-export function projectsWithPrefix(prefix: string): Promise<string[]> {
-  return Stack.projects(prefix);
-}
-
 /**
  * Removes what is left of this run's stacks but `except` (the shared one), with their run
  * directories: the stack of an isolated file whose worker ended while removing it. Such a
@@ -23,7 +18,7 @@ export function projectsWithPrefix(prefix: string): Promise<string[]> {
 export async function sweepRunStacks(except?: string): Promise<void> {
   const prefix = `${PROJECT_PREFIX}${runnerPid()}-`;
   const standalone = composeIsStandalone();
-  const projects = (await projectsWithPrefix(prefix)).filter((project) => project !== except);
+  const projects = (await Stack.projects(prefix)).filter((project) => project !== except);
   await Promise.all(
     projects.map(async (project) => {
       const stack = Stack.byName(project, standalone);
@@ -61,7 +56,7 @@ function abandoned(name: string): boolean {
  * remove their run directories (allow-lists, stats files, test CAs).
  */
 export async function removeAbandonedStacks(standalone: boolean): Promise<void> {
-  for (const project of (await projectsWithPrefix(PROJECT_PREFIX)).filter(abandoned)) {
+  for (const project of (await Stack.projects(PROJECT_PREFIX)).filter(abandoned)) {
     console.log(`[e2e] removing abandoned stack ${project}`);
     await Stack.byName(project, standalone).down().catch(
       (error: unknown) => console.warn(`[e2e] could not remove ${project}: ${(error as Error).message}`),

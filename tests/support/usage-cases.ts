@@ -1,4 +1,4 @@
-import { KEYS, type TestKey } from './keys';
+import { anthropicHeaders, bearerHeaders, KEYS, type TestKey } from './keys';
 import type { StatsLine } from './stats-file';
 
 /**
@@ -64,8 +64,6 @@ export interface UsageForm {
 }
 
 const GEMINI_PATH = '/google/v1/projects/e2e/locations/us-central1/publishers/google/models/gemini-2.0-flash-001';
-const bearer = (key: TestKey) => ({ authorization: `Bearer ${key.key}` });
-const anthropic = (key: TestKey) => ({ 'x-api-key': key.key, 'anthropic-version': '2023-06-01' });
 const hi = [{ role: 'user', content: 'hi' }];
 
 function form(name: string, fields: Omit<UsageForm, 'name' | 'headers'> & { headers: Record<string, string> }): UsageForm {
@@ -74,18 +72,18 @@ function form(name: string, fields: Omit<UsageForm, 'name' | 'headers'> & { head
 
 /** Every provider and form of spec §5 ("Where usage is found"), one request each. */
 export const USAGE_FORMS: readonly UsageForm[] = [
-  form('OpenAI chat, JSON', { provider: 'openai', api: 'chat', stream: false, key: KEYS.alpha, path: '/openai/v1/chat/completions', headers: bearer(KEYS.alpha), body: { model: 'gpt-4o-mini', messages: hi }, model: 'gpt-4o-mini-2024-07-18' }),
-  form('OpenAI chat, stream with include_usage', { provider: 'openai', api: 'chat', stream: true, key: KEYS.alpha, path: '/openai/v1/chat/completions', headers: bearer(KEYS.alpha), body: { model: 'gpt-4o-mini', messages: hi, stream: true, stream_options: { include_usage: true } }, model: 'gpt-4o-mini-2024-07-18' }),
-  form('OpenAI responses, JSON', { provider: 'openai', api: 'responses', stream: false, key: KEYS.alpha, path: '/openai/v1/responses', headers: bearer(KEYS.alpha), body: { model: 'gpt-4.1', input: 'hi' }, model: 'gpt-4.1-2025-04-14' }),
-  form('OpenAI responses, stream (response.completed)', { provider: 'openai', api: 'responses', stream: true, key: KEYS.alpha, path: '/openai/v1/responses', headers: bearer(KEYS.alpha), body: { model: 'gpt-4.1', input: 'hi', stream: true }, model: 'gpt-4.1-2025-04-14' }),
-  form('OpenAI embeddings', { provider: 'openai', api: 'embeddings', stream: false, key: KEYS.alpha, path: '/openai/v1/embeddings', headers: bearer(KEYS.alpha), body: { model: 'text-embedding-3-small', input: 'hi' }, model: 'text-embedding-3-small' }),
-  form('Anthropic messages, JSON', { provider: 'anthropic', api: 'messages', stream: false, key: KEYS.beta, path: '/anthropic/v1/messages', headers: anthropic(KEYS.beta), body: { model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: hi }, model: 'claude-3-5-sonnet-20241022' }),
+  form('OpenAI chat, JSON', { provider: 'openai', api: 'chat', stream: false, key: KEYS.alpha, path: '/openai/v1/chat/completions', headers: bearerHeaders(KEYS.alpha), body: { model: 'gpt-4o-mini', messages: hi }, model: 'gpt-4o-mini-2024-07-18' }),
+  form('OpenAI chat, stream with include_usage', { provider: 'openai', api: 'chat', stream: true, key: KEYS.alpha, path: '/openai/v1/chat/completions', headers: bearerHeaders(KEYS.alpha), body: { model: 'gpt-4o-mini', messages: hi, stream: true, stream_options: { include_usage: true } }, model: 'gpt-4o-mini-2024-07-18' }),
+  form('OpenAI responses, JSON', { provider: 'openai', api: 'responses', stream: false, key: KEYS.alpha, path: '/openai/v1/responses', headers: bearerHeaders(KEYS.alpha), body: { model: 'gpt-4.1', input: 'hi' }, model: 'gpt-4.1-2025-04-14' }),
+  form('OpenAI responses, stream (response.completed)', { provider: 'openai', api: 'responses', stream: true, key: KEYS.alpha, path: '/openai/v1/responses', headers: bearerHeaders(KEYS.alpha), body: { model: 'gpt-4.1', input: 'hi', stream: true }, model: 'gpt-4.1-2025-04-14' }),
+  form('OpenAI embeddings', { provider: 'openai', api: 'embeddings', stream: false, key: KEYS.alpha, path: '/openai/v1/embeddings', headers: bearerHeaders(KEYS.alpha), body: { model: 'text-embedding-3-small', input: 'hi' }, model: 'text-embedding-3-small' }),
+  form('Anthropic messages, JSON', { provider: 'anthropic', api: 'messages', stream: false, key: KEYS.beta, path: '/anthropic/v1/messages', headers: anthropicHeaders(KEYS.beta), body: { model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: hi }, model: 'claude-3-5-sonnet-20241022' }),
   // Usage at the start (message_start) and the end: the input grows over the deltas, as
   // when server tools run more turns, so the latest value of each field must win.
-  form('Anthropic messages, stream', { provider: 'anthropic', api: 'messages', stream: true, key: KEYS.beta, path: '/anthropic/v1/messages', headers: { ...anthropic(KEYS.beta), 'x-mock-anthropic-deltas': '3,growing-input' }, body: { model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: hi, stream: true }, model: 'claude-3-5-haiku-20241022' }),
-  form('Google generateContent, JSON', { provider: 'google', api: 'generateContent', stream: false, key: KEYS.gamma, path: `${GEMINI_PATH}:generateContent`, headers: bearer(KEYS.gamma), body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, model: 'gemini-2.0-flash-001' }),
-  form('Google streamGenerateContent, SSE (alt=sse)', { provider: 'google', api: 'generateContent', stream: true, key: KEYS.gamma, path: `${GEMINI_PATH}:streamGenerateContent?alt=sse`, headers: bearer(KEYS.gamma), body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, model: 'gemini-2.0-flash-001' }),
-  form('Google streamGenerateContent, one JSON array', { provider: 'google', api: 'generateContent', stream: true, key: KEYS.gamma, path: `${GEMINI_PATH}:streamGenerateContent`, headers: bearer(KEYS.gamma), body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, model: 'gemini-2.0-flash-001' }),
+  form('Anthropic messages, stream', { provider: 'anthropic', api: 'messages', stream: true, key: KEYS.beta, path: '/anthropic/v1/messages', headers: { ...anthropicHeaders(KEYS.beta), 'x-mock-anthropic-deltas': '3,growing-input' }, body: { model: 'claude-3-5-sonnet-20241022', max_tokens: 64, messages: hi, stream: true }, model: 'claude-3-5-haiku-20241022' }),
+  form('Google generateContent, JSON', { provider: 'google', api: 'generateContent', stream: false, key: KEYS.gamma, path: `${GEMINI_PATH}:generateContent`, headers: bearerHeaders(KEYS.gamma), body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, model: 'gemini-2.0-flash-001' }),
+  form('Google streamGenerateContent, SSE (alt=sse)', { provider: 'google', api: 'generateContent', stream: true, key: KEYS.gamma, path: `${GEMINI_PATH}:streamGenerateContent?alt=sse`, headers: bearerHeaders(KEYS.gamma), body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, model: 'gemini-2.0-flash-001' }),
+  form('Google streamGenerateContent, one JSON array', { provider: 'google', api: 'generateContent', stream: true, key: KEYS.gamma, path: `${GEMINI_PATH}:streamGenerateContent`, headers: bearerHeaders(KEYS.gamma), body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, model: 'gemini-2.0-flash-001' }),
 ];
 
 /** The form of that name (a typo fails at once, naming the forms). */
