@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Stack } from '../tests/support/stack';
 
-export const CPU_SERVICES = ['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream', 'portkey'] as const;
+export const CPU_SERVICES = ['nginx', 'plain-proxy', 'gateway-unrecorded', 'gateway-spool-unread', 'lmgate', 'mock-upstream', 'portkey'] as const;
 export type CpuService = (typeof CPU_SERVICES)[number];
 export type CpuSample = Record<CpuService, number>;
 
@@ -53,7 +53,7 @@ export function ratePerSecond(before: CpuSample, after: CpuSample, seconds: numb
 }
 
 /** nginx's column: the gateway's or the plain proxy's, whichever served the calls. */
-export const nginxOf = (c: CpuSample) => c.nginx + c['plain-proxy'] + c['gateway-unrecorded'];
+export const nginxOf = (c: CpuSample) => c.nginx + c['plain-proxy'] + c['gateway-unrecorded'] + c['gateway-spool-unread'];
 /** What the gateway itself adds to proxying: nginx and the service. */
 export const ownOf = (c: CpuSample) => nginxOf(c) + c.lmgate;
 /** What a proxy row costs of its own: the nginx containers and the service, or the Portkey gateway. */

@@ -1,5 +1,12 @@
 import { type CpuSample, nginxOf } from './cpu';
-import type { BenchResults, RowResult } from './types';
+import type { BenchResults, RowResult, StackRatios } from './types';
+
+/** The recording line, printed and on the page. */
+export function recordingCost(q: StackRatios): string {
+  const r = q.recording;
+  return `recording costs ${(r.nginx + r.service).toFixed(1)} µs per call (nginx ${r.nginx.toFixed(1)}, service ${r.service.toFixed(1)}): (3) against (3u); ` +
+    `of it, nginx's own work ${r.nginxOwn.toFixed(1)} µs ((3n) against (3u)) and the service's share ${r.serviceShare.toFixed(1)} µs ((3) against (3n): its own CPU and what it adds to nginx's)`;
+}
 
 function escape(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
@@ -45,7 +52,7 @@ export function renderHtml(results: BenchResults): string {
   const cpu = chart(rows, (r) => PARTS.map((p) => ({ width: p.of(r.median.cpu), colour: p.colour })), (r) => `${total(r).toFixed(0)} µs`, maxCpu);
   const legend = PARTS.map((p) => `<span style="display:inline-block;width:.8rem;height:.8rem;background:${p.colour}"></span> ${p.name}`).join(' &nbsp; ');
   const ratios = Object.entries(results.ratios)
-    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×; recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}; (3) against (3u)); Portkey AI gateway (5): throughput ${q.portkey.throughputOverPlain.toFixed(2)}× the plain proxy's and ${q.portkey.throughputOverGateway.toFixed(2)}× LMGate's, CPU per call ${q.portkey.cpuOverPlain.toFixed(2)}× the plain proxy's and ${q.portkey.cpuOverGateway.toFixed(2)}× LMGate's</li>`)
+    .map(([kind, q]) => `<li><strong>${escape(kind)}</strong>: gateway / plain proxy — throughput <strong>${q.throughput.toFixed(2)}×</strong>, CPU per call <strong>${q.cpu.toFixed(2)}×</strong>; SSE: throughput ${q.sseThroughput.toFixed(2)}×, CPU per call ${q.sseCpu.toFixed(2)}×; ${escape(recordingCost(q))}; Portkey AI gateway (5): throughput ${q.portkey.throughputOverPlain.toFixed(2)}× the plain proxy's and ${q.portkey.throughputOverGateway.toFixed(2)}× LMGate's, CPU per call ${q.portkey.cpuOverPlain.toFixed(2)}× the plain proxy's and ${q.portkey.cpuOverGateway.toFixed(2)}× LMGate's</li>`)
     .join('\n');
   const table = rows
     .map((r) => `<tr><td>${escape(r.stack)}</td><td>${escape(r.label)}</td><td>${r.median.requestsPerSecond.toFixed(0)}</td><td>${r.median.p50.toFixed(2)}</td><td>${r.median.p99.toFixed(2)}</td>` +

@@ -18,7 +18,7 @@ import { checkDocker, Stack } from '../tests/support/stack';
 import { ContainerCpu, type CpuSample, CPU_SERVICES, nginxOf, ownOf, perCall, ratePerSecond } from './cpu';
 import { memoryInFlight, type StreamTarget } from './memory';
 import { median, unloadedPairs, type Target } from './load';
-import { renderHtml } from './report';
+import { recordingCost, renderHtml } from './report';
 import { closeStack, openStack, type BenchStack, type UpstreamKind } from './stack';
 import { StatsTally } from './stats-tally';
 import type { BenchResults, Round, RowId, RowResult, StackRatios } from './types';
@@ -62,6 +62,8 @@ function rowsOf(stack: BenchStack): Row[] {
     { id: 'gateway', label: '(3) gateway (auth + stats)', request: (tag) => post(join(`http://${a.nginx}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
     // Right after (3): recording on against off, on the same machine moments apart.
     { id: 'gateway-unrecorded', label: '(3u) gateway, recording off', request: (tag) => post(join(`http://${a['gateway-unrecorded']}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
+    // Recording on, but no service reads the spool: nginx's part of what recording costs.
+    { id: 'gateway-spool-unread', label: '(3n) gateway, spool read by no one', request: (tag) => post(join(`http://${a['gateway-spool-unread']}:8080/openai/v1/chat/completions`, tag), AUTH, CHAT) },
     // The peer, on the same upstream: what a user of the other gateway would pay. (Its
     // streaming is not loaded here: it drops the query the static upstream streams by.)
     { id: 'portkey', label: '(5) Portkey AI gateway', request: () => post(`http://${a.portkey}:8787/v1/chat/completions`, PORTKEY, CHAT) },
@@ -151,6 +153,8 @@ function ratiosOf(rows: RowResult[], kind: UpstreamKind): StackRatios {
     recording: {
       nginx: nginxOf(row('gateway').median.cpu) - nginxOf(row('gateway-unrecorded').median.cpu),
       service: row('gateway').median.cpu.lmgate - row('gateway-unrecorded').median.cpu.lmgate,
+      nginxOwn: ownOf(row('gateway-spool-unread').median.cpu) - ownOf(row('gateway-unrecorded').median.cpu),
+      serviceShare: ownOf(row('gateway').median.cpu) - ownOf(row('gateway-spool-unread').median.cpu),
     },
     portkey: {
       throughputOverPlain: row('portkey').median.requestsPerSecond / row('plain').median.requestsPerSecond,
@@ -180,7 +184,7 @@ function printResults(results: BenchResults): void {
     const q = results.ratios[kind];
     console.log(`[bench] ${kind}: gateway / plain proxy — throughput ${q.throughput.toFixed(2)}x, CPU per call ${q.cpu.toFixed(2)}x; SSE: throughput ${q.sseThroughput.toFixed(2)}x, CPU per call ${q.sseCpu.toFixed(2)}x`);
     console.log(`[bench] ${kind}: Portkey AI gateway — throughput ${q.portkey.throughputOverPlain.toFixed(2)}x the plain proxy's and ${q.portkey.throughputOverGateway.toFixed(2)}x LMGate's; CPU per call ${q.portkey.cpuOverPlain.toFixed(2)}x the plain proxy's and ${q.portkey.cpuOverGateway.toFixed(2)}x LMGate's`);
-    console.log(`[bench] ${kind}: recording costs ${(q.recording.nginx + q.recording.service).toFixed(1)} µs per call (nginx ${q.recording.nginx.toFixed(1)}, service ${q.recording.service.toFixed(1)}): (3) against (3u)`);
+    console.log(`[bench] ${kind}: ${recordingCost(q)}`);
   }
   const u = results.unloaded;
   console.log(`[bench] unloaded p50 (proxy-bound, one connection each): plain proxy ${u.plain.toFixed(3)} ms, gateway ${u.gateway.toFixed(3)} ms, added ${(u.addedMs * 1000).toFixed(0)} µs; Portkey ${u.portkey.toFixed(3)} ms, added ${(u.portkeyAddedMs * 1000).toFixed(0)} µs`);

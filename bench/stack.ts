@@ -7,6 +7,7 @@
  */
 import { setting } from '../lmgate/src/settings';
 import { Stack } from '../tests/support/stack';
+import { CPU_SERVICES, type CpuService } from './cpu';
 
 export type UpstreamKind = 'static' | 'mock';
 
@@ -14,7 +15,7 @@ export interface BenchStack {
   kind: UpstreamKind;
   compose: Stack;
   /** The compose network address of each service's container. */
-  addresses: Record<'nginx' | 'plain-proxy' | 'gateway-unrecorded' | 'lmgate' | 'mock-upstream' | 'portkey', string>;
+  addresses: Record<CpuService, string>;
 }
 
 const OVERLAYS: Record<UpstreamKind, string[]> = {
@@ -38,8 +39,8 @@ export async function openStack(kind: UpstreamKind, standalone: boolean): Promis
     env: { E2E_STATS_FLUSH_SECONDS: '1', E2E_ALLOWLIST_POLL_SECONDS: String(setting('auth.poll_interval_seconds').default) },
   });
   await stack.start();
-  const [nginx, plain, unrecorded, lmgate, upstream, portkey] = await Promise.all(['nginx', 'plain-proxy', 'gateway-unrecorded', 'lmgate', 'mock-upstream', 'portkey'].map((s) => addressOf(stack, s)));
-  return { kind, compose: stack, addresses: { nginx: nginx!, 'plain-proxy': plain!, 'gateway-unrecorded': unrecorded!, lmgate: lmgate!, 'mock-upstream': upstream!, portkey: portkey! } };
+  const addresses = await Promise.all(CPU_SERVICES.map(async (service) => [service, await addressOf(stack, service)] as const));
+  return { kind, compose: stack, addresses: Object.fromEntries(addresses) as Record<CpuService, string> };
 }
 
 export async function closeStack(stack: BenchStack): Promise<void> {

@@ -2,7 +2,7 @@ import type { CpuSample } from './cpu';
 import type { UpstreamKind } from './stack';
 import type { WrkResult } from './wrk';
 
-export type RowId = 'upstream' | 'plain' | 'gateway' | 'gateway-unrecorded' | 'portkey' | 'plain-sse' | 'gateway-sse';
+export type RowId = 'upstream' | 'plain' | 'gateway' | 'gateway-unrecorded' | 'gateway-spool-unread' | 'portkey' | 'plain-sse' | 'gateway-sse';
 
 export interface Round {
   wrk: WrkResult;
@@ -32,8 +32,13 @@ export interface StackRatios {
   /** Gateway's CPU per call (nginx + service) / the plain proxy's (nginx). */
   cpu: number;
   sseCpu: number;
-  /** What recording costs per call, µs of CPU: gateway (3) minus gateway with recording off (3u), nginx and service. */
-  recording: { nginx: number; service: number };
+  /**
+   * What recording costs per call, µs of CPU: gateway (3) minus gateway with recording off
+   * (3u), nginx and service; split into nginx's own work, (3n) minus (3u), and the
+   * service's share, (3) minus (3n): its own CPU and what its work on the same cores adds
+   * to nginx's.
+   */
+  recording: { nginx: number; service: number; nginxOwn: number; serviceShare: number };
   /** The Portkey AI gateway (5), median throughput and CPU per call, over the plain proxy's and over the gateway's. */
   portkey: { throughputOverPlain: number; cpuOverPlain: number; throughputOverGateway: number; cpuOverGateway: number };
 }
