@@ -12,7 +12,7 @@ export default defineConfig({
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
-  // Each isolated file (seven) holds a worker for all its tests; the others start on the
+  // Each isolated file (nine) holds a worker for all its tests; the others start on the
   // shared-stack tests, which every worker joins once its file is done. On two cores the
   // run is CPU-bound: each worker costs about a CPU-second to start, and more workers
   // stretch every stack's start (8 to 10 workers measured alike, 28-32 s a run here).

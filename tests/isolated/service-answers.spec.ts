@@ -79,11 +79,13 @@ test("an X-Accel-Redirect in the service's answer does not steer nginx: the call
   expect([recorded?.method, recorded?.path]).toEqual(['POST', '/v1/chat/completions']);
 });
 
-// Gone without a restart of its own: frozen, or its name no longer resolving (stopped and
-// killed are in service-outages.spec.ts, on a stack of their own).
+// Gone, then back: frozen, its name no longer resolving, stopped, killed. Last in the file,
+// one after another on this file's stack: each brings the stand-in back before the next.
 const outages: Outage[] = [
   { name: 'frozen (SIGSTOP)', down: (stack) => stack.freeze('lmgate'), up: (stack) => stack.thaw('lmgate') },
   { name: 'removed (its name no longer resolves)', down: (stack) => stack.compose(['rm', '--stop', '--force', 'lmgate']), up: (stack) => stack.compose(['up', '--detach', '--no-build', 'lmgate']) },
+  { name: 'stopped', down: (stack) => stack.stop('lmgate', 5), up: (stack) => stack.startService('lmgate') },
+  { name: 'killed', down: (stack) => stack.kill('lmgate'), up: (stack) => stack.startService('lmgate') },
 ];
 
 for (const outage of outages) {

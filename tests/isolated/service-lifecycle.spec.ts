@@ -49,8 +49,8 @@ test('graceful stop: every answered call has its line once, written by the stop 
 });
 
 test.describe('the LMGate service is down: authorization fails closed', () => {
-  // Every other way the service can fail is in service-outages.spec.ts and
-  // service-answers.spec.ts; here the real service, and the decisions kept from before.
+  // Every other way the service can fail is in service-answers.spec.ts; here the real
+  // service, and the decisions kept from before.
   // (The graceful stop above left it stopped; this test starts it again.)
   const outages = [{ name: 'stopped', stop: ['stop', '--timeout', '10', 'lmgate'] }];
 
