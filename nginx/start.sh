@@ -68,6 +68,11 @@ auth_timeout=$(duration LMGATE_AUTH_TIMEOUT "$(value_of LMGATE_AUTH_TIMEOUT)")
 provider_connect_timeout=$(duration LMGATE_PROVIDER_CONNECT_TIMEOUT "$(value_of LMGATE_PROVIDER_CONNECT_TIMEOUT)")
 printf 'proxy_send_timeout %s;\nproxy_read_timeout %s;\n' "$auth_timeout" "$auth_timeout" >/tmp/lmgate-auth-timeouts.conf
 printf 'proxy_connect_timeout %s;\n' "$provider_connect_timeout" >/tmp/lmgate-provider-timeouts.conf
+# How long a graceful stop waits for calls in flight before nginx closes them itself: a
+# call closed by nginx still reaches its log phase and gets its record; one still open
+# when Docker's SIGKILL comes (stop_grace_period) would get none.
+shutdown_timeout=$(duration LMGATE_SHUTDOWN_TIMEOUT "$(value_of LMGATE_SHUTDOWN_TIMEOUT)")
+printf 'worker_shutdown_timeout %s;\n' "$shutdown_timeout" >/tmp/lmgate-shutdown.conf
 # Beside nginx: the watcher of the providers' addresses (provider-watch.sh), which makes
 # nginx reload when a provider moved. $$ is this shell, which becomes nginx's master by the
 # exec below.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS, variableOf } from '../lmgate/src/settings';
+import { durationMs, setting, SETTINGS, variableOf } from '../lmgate/src/settings';
 import { defaultConfig } from '../lmgate/src/config';
 import { README, readmeWithTable } from './settings-table';
 
@@ -30,6 +30,16 @@ describe('the settings table (config/settings.json)', () => {
     const nginxSettings = SETTINGS.filter((s) => s.part === 'nginx');
     for (const s of nginxSettings) expect(start, s.name).toContain(`value_of ${s.name}`);
     for (const s of nginxSettings) expect(start, `${s.name}'s default written in start.sh`).not.toMatch(new RegExp(`\\$\\{${s.name}:-[^}]`));
+  });
+
+  it("passes every nginx setting from the shell or .env to nginx, and gives nginx a stop grace period longer than its shutdown timeout", () => {
+    const compose = read('docker-compose.yaml');
+    const nginx = compose.slice(compose.indexOf('\n  nginx:'));
+    for (const s of SETTINGS.filter((x) => x.part === 'nginx')) expect(nginx, s.name).toContain(`${s.name}: "\${${s.name}:-}"`);
+    const grace = /stop_grace_period: ([0-9]+)s/.exec(nginx);
+    expect(grace, "nginx's stop_grace_period in docker-compose.yaml").not.toBeNull();
+    // Docker's SIGKILL must come after nginx has closed the calls still open and written their records.
+    expect(Number(grace![1]) * 1000).toBeGreaterThan(durationMs(String(setting('LMGATE_SHUTDOWN_TIMEOUT').default)));
   });
 
   it('is the only place a default is written: the compose files and the service config set no default', () => {

@@ -102,6 +102,7 @@ check "LMGATE_AUTH_TIMEOUT=soon refused, by name" "1" "$(refused_start LMGATE_AU
 check "LMGATE_PROVIDER_CONNECT_TIMEOUT=0s refused, by name" "1" "$(refused_start LMGATE_PROVIDER_CONNECT_TIMEOUT=0s)"
 check "LMGATE_AUTH_CACHE_TTL=2 refused, by name" "1" "$(refused_start LMGATE_AUTH_CACHE_TTL=2)"
 check "LMGATE_RESOLVE_INTERVAL_SECONDS=0 refused, by name" "1" "$(refused_start LMGATE_RESOLVE_INTERVAL_SECONDS=0)"
+check "LMGATE_SHUTDOWN_TIMEOUT=never refused, by name" "1" "$(refused_start LMGATE_SHUTDOWN_TIMEOUT=never)"
 
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$project"; \

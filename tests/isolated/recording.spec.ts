@@ -4,14 +4,18 @@ import { callNumbers, expectExactlyOnce, startLoad, type CallTally } from '../su
 import { statsBarrier } from '../support/barrier';
 import { scrape, sumOf } from '../support/metrics';
 import { addToSpool, spoolLine } from '../support/spool';
+import { KEYS } from '../support/keys';
 import { type Stack } from '../support/stack';
 import type { StatsFile } from '../support/stats-file';
+import { mockUsage } from '../support/usage-cases';
 
 // Spec §5's delivery guarantees, under load: nginx restarted or killed, the service killed
 // or frozen while calls go on, a backlog larger than any memory of recent ids, and the
 // drops the service can see. A stack of its own (these stop its containers), its tests one
-// after another.
-useOwnStack({ label: 'recording' });
+// after another. nginx's shutdown timeout is short here, so that a graceful stop can
+// outlast it within a test.
+const SHUTDOWN_TIMEOUT_S = 2;
+useOwnStack({ label: 'recording', env: { E2E_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_S}s` } });
 
 const LOOPS = 8;
 
@@ -76,6 +80,50 @@ for (const event of [
     await test.step('every answered call has one line, none has two', () => expectTally(stack, stats, tag, tally, droppedBefore));
   });
 }
+
+test(`nginx stopped gracefully while a call runs longer than Docker waits: nginx closes it after LMGATE_SHUTDOWN_TIMEOUT (${SHUTDOWN_TIMEOUT_S} s here), exits by itself, and the call has its line`, async ({ stack, stats, tag }) => {
+  // A stream of 60 events a second apart: far longer than the 10 s Docker waits below.
+  const response = await fetch(`${stack.gatewayURL}/anthropic/v1/messages?lmgate_tag=${tag}`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEYS.beta.key, 'content-type': 'application/json', 'x-mock-event-delay-ms': '1000', 'x-mock-anthropic-deltas': '60', 'x-mock-usage': mockUsage({ input: 61, output: 40 }) },
+    body: JSON.stringify({ model: 'claude-3-5-sonnet-20241022', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'a long story' }] }),
+  });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  await test.step('the stream is under way', async () => {
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain('event: message_start');
+  });
+  try {
+    await test.step("docker compose stop with 10 s to spare: nginx exits by itself (exit code 0), not by Docker's SIGKILL (137)", async () => {
+      await stack.compose(['stop', '--timeout', '10', 'nginx']);
+      const state = (await stack.inspect('nginx'))['State'] as { ExitCode: number };
+      expect(state.ExitCode).toBe(0);
+    });
+    await test.step('the client saw the stream cut before its end', async () => {
+      let text = '';
+      try {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+      } catch {
+        // The connection closed mid-stream.
+      }
+      expect(text).not.toContain('event: message_stop');
+    });
+    await test.step('the call has its line, with the status the client received', async () => {
+      const [line] = await stats.waitForLines(tag, 1, 20_000);
+      expect(line).toMatchObject({ status: 200, provider: 'anthropic', lmgate_id: KEYS.beta.id, input_tokens: 61, model: 'claude-3-5-sonnet-20241022' });
+    });
+  } finally {
+    await stack.startService('nginx');
+    await followGateway(stack);
+    // Answering again (Docker's port forwarder accepts connections before nginx listens).
+    await expect.poll(() => fetch(`${stack.gatewayURL}/healthz`).then((r) => r.status, () => 0), { timeout: 30_000, intervals: [100] }).toBe(200);
+  }
+  await test.step('and only one: a later call through the started nginx has its line, and the call still one', async () => {
+    await statsBarrier(stack, stats, tag);
+    expect(stats.lines(tag)).toHaveLength(1);
+  });
+});
 
 test('nginx killed (SIGKILL) under load: no line doubled, and none missing but of calls answered within the stated 1 s before the kill', async ({ stack, stats, tag, mock }) => {
   const droppedBefore = await dropped(stack);
