@@ -4,7 +4,8 @@
 # signals), with two helpers beside it.
 #
 # - nginx puts the request line into every error-log line about a request, and Vertex AI
-#   takes the API key in the query (?key=…): the error log passes through sed, which masks
+#   takes the API key in the query (?key=…, also ?$key=, ?access_token=, ?oauth_token=):
+#   the error log passes through sed, which masks
 #   that parameter as the access log (njs/lmgate_secrets.js) and the stats file
 #   (lmgate/src/records.ts) do — also in other case, percent-encoded (k%65y=), after an
 #   encoded separator (%3F, %26), every one of them.
@@ -77,4 +78,4 @@ printf 'worker_shutdown_timeout %s;\n' "$shutdown_timeout" >/tmp/lmgate-shutdown
 # nginx reload when a provider moved. $$ is this shell, which becomes nginx's master by the
 # exec below.
 /usr/local/bin/lmgate-provider-watch "$interval" "$conf" $$ &
-exec nginx -g 'daemon off;' "$@" 2> >(exec sed -u -E 's/(([?&]|%3f|%26)(k|%6b|%4b)(e|%65|%45)(y|%79|%59)=)[^&#?[:space:]"]*/\1***/gI' >&2)
+exec nginx -g 'daemon off;' "$@" 2> >(exec sed -u -E 's/(([?&]|%3f|%26)(\$|%24)?((k|%6b|%4b)(e|%65|%45)(y|%79|%59)|(a|%61|%41)(c|%63|%43)(c|%63|%43)(e|%65|%45)(s|%73|%53)(s|%73|%53)(_|%5f)(t|%74|%54)(o|%6f|%4f)(k|%6b|%4b)(e|%65|%45)(n|%6e|%4e)|(o|%6f|%4f)(a|%61|%41)(u|%75|%55)(t|%74|%54)(h|%68|%48)(_|%5f)(t|%74|%54)(o|%6f|%4f)(k|%6b|%4b)(e|%65|%45)(n|%6e|%4e))=)[^&#?[:space:]"]*/\1***/gI' >&2)

@@ -22,7 +22,19 @@ const HEADER_PLACES: Record<string, keyof Credentials> = {
   'x-goog-api-key': 'xGoogApiKey',
 };
 
-/** `key` parameters of the query (the part after the first `?`), by name lower-cased and percent-decoded. */
+/**
+ * The query parameters Google's APIs read a credential from (its "system parameters"):
+ * `key` and `$key` (an API key), `access_token` and `oauth_token` (an OAuth token, as a
+ * Bearer). One place, as the `key` of spec §3: every one of them must carry the call's key.
+ */
+export const QUERY_KEY_NAMES: readonly string[] = ['key', '$key', 'access_token', 'oauth_token'];
+
+/** Only A-Z lower-cased: JavaScript's toLowerCase() turns the Kelvin sign into `k`, which no provider reads as one. */
+function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/** The credential parameters of the query (the part after the first `?`), by name percent-decoded, ASCII letters in any case. */
 export function queryKeysOf(requestUri: string): string[] {
   const start = requestUri.indexOf('?');
   if (start < 0) return [];
@@ -38,7 +50,7 @@ export function queryKeysOf(requestUri: string): string[] {
       found.push('');
       continue;
     }
-    if (name.toLowerCase() === 'key') found.push(equals < 0 ? '' : parameter.slice(equals + 1));
+    if (QUERY_KEY_NAMES.includes(asciiLowerCase(name))) found.push(equals < 0 ? '' : parameter.slice(equals + 1));
   }
   return found;
 }

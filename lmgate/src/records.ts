@@ -95,11 +95,13 @@ export function recordingLagSeconds(record: SpoolRecord, writtenAt: Date): numbe
 }
 
 /**
- * A `key` parameter: after `?` or `&` (also percent-encoded, as `%3F`/`%26`), the name in
- * any case and any of its letters percent-encoded (`k%65y`). nginx's access log
- * (njs lmgate_secrets.js) and its error log (nginx/start.sh) mask by the same rule.
+ * A credential parameter (keys.ts QUERY_KEY_NAMES: `key`, `access_token`, `oauth_token`,
+ * each also after `$`): after `?` or `&` (also percent-encoded, as `%3F`/`%26`), the name
+ * in any case and any of its characters percent-encoded (`k%65y`, `%24key`, `access%5Ftoken`),
+ * written out letter by letter. nginx's access log (njs lmgate_secrets.js) and its error
+ * log (nginx/start.sh) mask by the same rule.
  */
-export const QUERY_KEY = /((?:[?&]|%3f|%26)(?:k|%6b|%4b)(?:e|%65|%45)(?:y|%79|%59)=)[^&#?\s"]*/gi;
+export const QUERY_KEY = /((?:[?&]|%3f|%26)(?:\$|%24)?(?:(?:k|%6b|%4b)(?:e|%65|%45)(?:y|%79|%59)|(?:a|%61|%41)(?:c|%63|%43)(?:c|%63|%43)(?:e|%65|%45)(?:s|%73|%53)(?:s|%73|%53)(?:_|%5f)(?:t|%74|%54)(?:o|%6f|%4f)(?:k|%6b|%4b)(?:e|%65|%45)(?:n|%6e|%4e)|(?:o|%6f|%4f)(?:a|%61|%41)(?:u|%75|%55)(?:t|%74|%54)(?:h|%68|%48)(?:_|%5f)(?:t|%74|%54)(?:o|%6f|%4f)(?:k|%6b|%4b)(?:e|%65|%45)(?:n|%6e|%4e))=)[^&#?\s"]*/gi;
 
 export function endpointWithoutKey(requestUri: string): string {
   return requestUri.replace(QUERY_KEY, '$1***');

@@ -7,18 +7,27 @@
 // `x-api-key` and `x-goog-api-key`, their names lower-cased and with '_' read as '-'
 // (nginx's $http_x_api_key would also match `x_api_key`, but r.headersIn['x-api-key']
 // would not: reading raw headers by one rule leaves no spelling one part sees and another
-// misses), and the `key` query parameter, its name in any case or percent-encoded.
-// A call passes only when every place present carries the same key, each once.
+// misses), and the query parameters Google's APIs read a credential from (its "system
+// parameters"): `key` and `$key` (the API key), `access_token` and `oauth_token` (an OAuth
+// token, as a Bearer): a name percent-decoded, its ASCII letters in any case (only those:
+// the Kelvin sign lower-cases to `k` in JavaScript, no provider reads it as one). All of
+// them are one place. A call passes only when every place present carries the same key,
+// each once.
 
 var HEADER_PLACES = { 'authorization': 'authorization', 'x-api-key': 'xApiKey', 'x-goog-api-key': 'xGoogApiKey' };
 var PLACES = ['authorization', 'xApiKey', 'xGoogApiKey', 'queryKey'];
 var BEARER = /^\s*bearer\s+([\s\S]*)$/i;
+var QUERY_KEY_NAMES = ['key', '$key', 'access_token', 'oauth_token'];
 
 function canonicalName(name) {
     return name.toLowerCase().replace(/_/g, '-');
 }
 
-// The raw values of the `key` parameters of the request URI's query.
+function asciiLowerCase(text) {
+    return text.replace(/[A-Z]+/g, function (letters) { return letters.toLowerCase(); });
+}
+
+// The raw values of the credential parameters of the request URI's query.
 function queryKeys(requestUri) {
     var start = requestUri.indexOf('?');
     var found = [];
@@ -37,7 +46,7 @@ function queryKeys(requestUri) {
             found.push('');
             continue;
         }
-        if (name.toLowerCase() === 'key') {
+        if (QUERY_KEY_NAMES.indexOf(asciiLowerCase(name)) >= 0) {
             found.push(equals < 0 ? '' : parameters[i].slice(equals + 1));
         }
     }
@@ -112,7 +121,8 @@ function xGoogApiKey(r) {
     return single(credentials(r).xGoogApiKey);
 }
 
-// The query of the service's GET /auth: the call's `key` parameter, as sent, or nothing.
+// The query of the service's GET /auth: the call's one credential parameter, as sent,
+// named `key`, or nothing.
 function authQuery(r) {
     var keys = credentials(r).queryKey;
     return keys.length === 1 ? '?key=' + keys[0] : '';
