@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import { constants } from 'node:fs';
 import { access, appendFile, mkdir, rename, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readCheckpoint, resume, writeCheckpoint, type Position } from './checkpoint.js';
@@ -98,7 +99,15 @@ export class StatsRecorder {
 
   /** Resumes from the checkpoint (cutting off a partial append first). */
   static async open(options: RecorderOptions, logger: RecorderLogger, clock: () => Date = () => new Date()): Promise<StatsRecorder> {
-    await mkdir(dirname(options.statsPath), { recursive: true });
+    // A stats directory the service may not write (a data directory left to root) is a
+    // deployment mistake too: said at start, instead of a healthy service whose records
+    // pile up in the spool with an error in its log every interval.
+    const statsDir = dirname(options.statsPath);
+    await mkdir(statsDir, { recursive: true })
+      .then(() => access(statsDir, constants.W_OK))
+      .catch((error: Error) => {
+        throw new RecorderError(`the stats directory ${statsDir} cannot be written by the service's user (uid ${process.getuid?.() ?? '?'}; stats.output_path, the data directory: see README, Deploying): ${error.message}`);
+      });
     const checkpoint = await readCheckpoint(options.checkpointPath);
     const size = await sizeOf(options.statsPath);
     const { position, truncateTo } = resume(checkpoint, size);

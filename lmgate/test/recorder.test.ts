@@ -419,6 +419,15 @@ describe('StatsRecorder: a crash', () => {
     await expect(StatsRecorder.open(options({ spoolDir: join(dir, 'no-such-spool') }), logger)).rejects.toBeInstanceOf(RecorderError);
   });
 
+  it('refuses to start when the stats directory cannot be made or written, naming it and stats.output_path', async () => {
+    // A file where the directory should be (as root, a directory's mode bits would not stop the test).
+    await writeFile(join(dir, 'data'), 'not a directory');
+    const failure = StatsRecorder.open(options(), logger);
+    await expect(failure).rejects.toBeInstanceOf(RecorderError);
+    await expect(failure).rejects.toThrow(`the stats directory ${join(dir, 'data')} cannot be written`);
+    await expect(failure).rejects.toThrow(/stats\.output_path/);
+  });
+
   it('refuses to start on a checkpoint it did not write: starting over would write every spool line again', async () => {
     await mkdir(join(dir, 'data'));
     await writeFile(checkpointPath, '{"offsets":');

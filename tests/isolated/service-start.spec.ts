@@ -3,13 +3,16 @@ import { test, expect } from '../fixtures';
 import { allowListCsv, INITIAL_KEYS } from '../support/keys';
 import { Stack } from '../support/stack';
 
-// Spec §1 and §4: a service that cannot start never becomes healthy, `up` fails naming the
+// Spec §1 and §4: a service that cannot start (its allow-list broken, missing or unreadable,
+// or a data directory it may not write) never becomes healthy, `up` fails naming the
 // problem, and nginx never starts. Each case brings up (and down) a stack of its own; the
 // cases run side by side.
-const starts: Array<{ name: string; allowList: string | null; unreadable?: boolean; logged: string }> = [
+const starts: Array<{ name: string; allowList: string | null; unreadable?: boolean; readOnlyData?: boolean; logged: string }> = [
   { name: 'an allow-list without a column it needs', allowList: 'id,api_key,owner\n1,sk-e2e-x,team\n', logged: 'allow-list /data/allowlist.csv lacks column(s) added' },
   { name: 'no allow-list file', allowList: null, logged: 'allow-list /data/allowlist.csv does not exist' },
   { name: 'an allow-list the service may not read', allowList: allowListCsv(INITIAL_KEYS), unreadable: true, logged: 'allow-list /data/allowlist.csv cannot be read' },
+  // The README's `chown` skipped: the data directory root's, the service another user.
+  { name: 'a data directory the service may not write', allowList: allowListCsv(INITIAL_KEYS), readOnlyData: true, logged: 'the stats directory /data cannot be written' },
 ];
 
 for (const start of starts) {
@@ -18,6 +21,7 @@ for (const start of starts) {
     const info = Stack.prepare({ standalone: stack.standalone, label: 'broken', allowList: start.allowList });
     // Readable by no one but root: the service runs as another user.
     if (start.unreadable) chmodSync(info.allowListFile, 0o000);
+    if (start.readOnlyData) chmodSync(info.dataDir, 0o555);
     try {
       await test.step('docker compose up fails', async () => {
         const failure = await info.up().then(
