@@ -121,9 +121,18 @@ export class StatsRecorder {
     const spool = new Spool({ dir: options.spoolDir, maxChunkBytes: options.maxChunkBytes, maxChunkLines: options.maxChunkLines });
     // A spool that cannot be read is a deployment mistake (the volume not mounted): say so
     // at start, not in a log line every interval.
-    await spool.segments().catch((error: Error) => {
+    const segments = await spool.segments().catch((error: Error) => {
       throw new RecorderError(`the stats spool ${options.spoolDir} cannot be read (stats.spool_dir, the volume nginx writes to): ${error.message}`);
     });
+    // No checkpoint, yet records wait: a first start after nginx ran, or a checkpoint left
+    // behind (stats.output_path moved to another directory, the file removed), in which
+    // case lines already written elsewhere are written again. Only a person can tell.
+    if (checkpoint === null && segments.length > 0) {
+      logger.warn(
+        { checkpoint: options.checkpointPath, spool_files: segments.length },
+        'no stats checkpoint, but the spool holds records: every one of them is written now; if a checkpoint was left beside an earlier stats path, those already written there are written again',
+      );
+    }
     return new StatsRecorder(options, logger, position, new ProducerSequences(position.producers), spool, clock);
   }
 

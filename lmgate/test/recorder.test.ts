@@ -428,6 +428,17 @@ describe('StatsRecorder: a crash', () => {
     await expect(failure).rejects.toThrow(/stats\.output_path/);
   });
 
+  it('warns when it starts without a checkpoint while the spool holds records, and not when it has one', async () => {
+    await spool(MINUTE_1, spoolRecord(1));
+    const first = await open();
+    expect(logger.at('warn').filter((call) => call.msg.startsWith('no stats checkpoint'))).toHaveLength(1);
+    await first.record();
+    await first.close();
+    const warnings = logger.at('warn').length;
+    await open();
+    expect(logger.at('warn')).toHaveLength(warnings);
+  });
+
   it('refuses to start on a checkpoint it did not write: starting over would write every spool line again', async () => {
     await mkdir(join(dir, 'data'));
     await writeFile(checkpointPath, '{"offsets":');
@@ -481,7 +492,8 @@ describe('StatsRecorder: records missing from the spool', () => {
     const recorder = await open();
     await recorder.record();
     expect([monitor.dropped, recorder.droppedCount]).toEqual([[3], 3]);
-    expect(logger.at('warn').map((call) => call.obj)).toEqual([{ dropped: 3, dropped_total: 3 }]);
+    // (Beside the warning that it started without a checkpoint.)
+    expect(logger.at('warn').filter((call) => 'dropped' in call.obj).map((call) => call.obj)).toEqual([{ dropped: 3, dropped_total: 3 }]);
     await spool(MINUTE_1, spoolRecord(6), spoolRecord(4, { producer: 'h/2' }));
     await recorder.record();
     expect(monitor.dropped).toEqual([3]);
