@@ -117,7 +117,7 @@ test(`nginx stopped gracefully while a call runs longer than Docker waits: nginx
     await stack.startService('nginx');
     await followGateway(stack);
     // Answering again (Docker's port forwarder accepts connections before nginx listens).
-    await expect.poll(() => fetch(`${stack.gatewayURL}/healthz`).then((r) => r.status, () => 0), { timeout: 30_000, intervals: [100] }).toBe(200);
+    await stack.waitForHealth();
   }
   await test.step('and only one: a later call through the started nginx has its line, and the call still one', async () => {
     await statsBarrier(stack, stats, tag);
