@@ -116,9 +116,6 @@ async function startContainer(id: string): Promise<void> {
   await call('POST', `/containers/${encodeURIComponent(id)}/start`);
 }
 
-async function pauseContainer(id: string): Promise<void> {
-  await call('POST', `/containers/${encodeURIComponent(id)}/pause`);
-}
 
 /**
  * A container's log lines (stdout and stderr), each prefixed with its timestamp, as
@@ -183,7 +180,6 @@ export const engine = {
   signalContainer,
   stopContainer,
   startContainer,
-  pauseContainer,
   containerLogLines,
   pruneImages,
   recordEvents,

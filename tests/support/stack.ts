@@ -409,26 +409,6 @@ export class Stack implements StackInfo {
     await engine.signalContainer(knownId ?? (await this.containerId(service)), 'SIGCONT');
   }
 
-  /**
-   * `docker pause`, for a container that is stopped next: Docker thaws it to deliver the
-   * stop's SIGTERM, where a SIGSTOPped process would sit on it until the SIGKILL. The
-   * kernel's cgroup freezer now and then gives up on a busy container ("unable to
-   * freeze"); that is the machine's hiccup, not the stack's, so it is tried again.
-   */
-  async pauseBeforeStop(service: Service, knownId?: string): Promise<void> {
-    const id = knownId ?? (await this.containerId(service));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await engine.pauseContainer(id);
-        return;
-      } catch (error) {
-        const message = (error as Error).message;
-        if (attempt >= 5 || !message.includes('unable to freeze')) throw new Error(`docker pause ${service} failed: ${message}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
-
   // What `docker compose stop|kill|start <service>` does, through the Engine API: no
   // Compose process per step.
   async stop(service: Service, seconds: number): Promise<void> {
